@@ -1,0 +1,111 @@
+#include "arrays.hpp"
+
+#include <cstdint>
+#include <stdexcept>
+
+namespace simdmlp::bind {
+
+std::string shape_str(const py::array& a) {
+  std::string s = "(";
+  for (py::ssize_t i = 0; i < a.ndim(); ++i) {
+    s += std::to_string(a.shape(i));
+    if (a.ndim() == 1 || i + 1 < a.ndim()) s += a.ndim() == 1 ? "," : ", ";
+  }
+  return s + ")";
+}
+
+std::string dtype_str(const py::array& a) { return py::str(a.dtype()).cast<std::string>(); }
+
+namespace {
+
+const py::module_& numpy() {
+  static py::module_* np = new py::module_(py::module_::import("numpy"));
+  return *np;
+}
+
+}  // namespace
+
+FloatArray to_float_array(const char* fn, const char* arg, py::handle obj) {
+  FloatArray r;
+  py::array a;
+  if (py::isinstance<py::array>(obj)) {
+    a = py::reinterpret_borrow<py::array>(obj);
+  } else {
+    try {
+      a = numpy().attr("asarray")(obj);
+    } catch (py::error_already_set& e) {
+      throw py::type_error(std::string(fn) + ": argument '" + arg +
+                           "' cannot be converted to an array (" + e.what() + ")");
+    }
+  }
+  const py::dtype d = a.dtype();
+  r.orig_dtype = d;
+  const char kind = d.kind();
+  const bool swapped = d.byteorder() == '>';  // this build targets little-endian machines
+  if (kind == 'f' && (d.itemsize() == 4 || d.itemsize() == 8)) {
+    r.dt = d.itemsize() == 4 ? Dt::f32 : Dt::f64;
+    if (swapped) a = a.attr("astype")(d.attr("newbyteorder")("="));
+  } else if (kind == 'f' && d.itemsize() == 2) {
+    r.dt = Dt::f32;
+    r.half = true;
+    a = a.attr("astype")(py::dtype::of<float>());
+  } else if (kind == 'b' || kind == 'i' || kind == 'u') {
+    r.dt = Dt::f64;
+    a = a.attr("astype")(py::dtype::of<double>());
+  } else {
+    throw py::type_error(std::string(fn) + ": argument '" + arg + "' has unsupported dtype " +
+                         dtype_str(a) +
+                         " (expected float32 or float64; integers and bools are converted to "
+                         "float64, float16 is computed in float32)");
+  }
+  if (!(a.flags() & py::array::c_style)) a = numpy().attr("ascontiguousarray")(a);
+  r.arr = a;
+  return r;
+}
+
+void detach_if_overlapping(FloatArray& a, const py::array& other) {
+  if (a.arr.size() == 0 || other.size() == 0) return;
+  const auto* p = static_cast<const char*>(a.arr.data());
+  const auto* q = static_cast<const char*>(other.data());
+  const char* pe = p + a.arr.nbytes();
+  const char* qe = q + other.nbytes();
+  if (p != q && p < qe && q < pe) a.arr = a.arr.attr("copy")();
+}
+
+py::object Result::finish() {
+  if (half) result[py::ellipsis()] = compute;  // float32 -> float16, written into the result
+  return result;
+}
+
+Result make_result(const char* fn, py::handle out, const py::array& like, Dt dt, bool half) {
+  Result r;
+  r.half = half;
+  const py::dtype want = half ? py::dtype("float16") : dt == Dt::f32 ? py::dtype::of<float>()
+                                                                     : py::dtype::of<double>();
+  std::vector<py::ssize_t> shape(like.shape(), like.shape() + like.ndim());
+  if (out.is_none()) {
+    r.result = py::array(want, shape);
+  } else {
+    if (!py::isinstance<py::array>(out))
+      throw py::type_error(std::string(fn) + ": out must be a numpy.ndarray, got " +
+                           std::string(py::str(py::type::handle_of(out).attr("__name__"))));
+    py::array o = py::reinterpret_borrow<py::array>(out);
+    if (!o.dtype().equal(want) || o.dtype().byteorder() == '>')
+      throw py::type_error(std::string(fn) + ": out has dtype " + dtype_str(o) +
+                           " but the result has dtype " + std::string(py::str(want)) +
+                           " (out is never converted)");
+    bool same = o.ndim() == like.ndim();
+    for (py::ssize_t i = 0; same && i < o.ndim(); ++i) same = o.shape(i) == like.shape(i);
+    if (!same)
+      throw py::value_error(std::string(fn) + ": out has shape " + shape_str(o) +
+                            " but the result has shape " + shape_str(like));
+    if (!(o.flags() & py::array::c_style))
+      throw py::value_error(std::string(fn) + ": out must be C-contiguous");
+    if (!o.writeable()) throw py::value_error(std::string(fn) + ": out is read-only");
+    r.result = o;
+  }
+  r.compute = half ? py::array(py::dtype::of<float>(), shape) : r.result;
+  return r;
+}
+
+}  // namespace simdmlp::bind

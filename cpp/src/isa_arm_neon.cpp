@@ -1,0 +1,18 @@
+// NEON kernels (aarch64 only; NEON is that architecture's baseline, so no target
+// pragma is needed). On other architectures this file compiles to nothing.
+#include <cstddef>
+#include <cstdint>
+#include <cstring>
+
+#include "kernel_table.hpp"
+
+#if defined(SIMDMLP_NEON)
+#include <arm_neon.h>
+
+namespace simdmlp::neon {
+#include "simd/vec_neon.inc"
+#include "simd/math.inc"
+#include "kernels/activations.inc"
+#include "simd/fill_table.inc"
+}  // namespace simdmlp::neon
+#endif

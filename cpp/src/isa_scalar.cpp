@@ -1,0 +1,14 @@
+// Scalar kernels: one lane, baseline ISA, always compiled. The readable reference of
+// every vector algorithm and the fallback on any CPU.
+#include <cstddef>
+#include <cstdint>
+#include <cstring>
+
+#include "kernel_table.hpp"
+
+namespace simdmlp::scalar {
+#include "simd/vec_scalar.inc"
+#include "simd/math.inc"
+#include "kernels/activations.inc"
+#include "simd/fill_table.inc"
+}  // namespace simdmlp::scalar

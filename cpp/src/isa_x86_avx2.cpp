@@ -1,0 +1,32 @@
+// AVX2 + FMA kernels. Only the code inside the target region uses AVX2; everything
+// outside (headers, the standard library) stays at the baseline ISA, and every symbol
+// defined here lives in namespace simdmlp::avx2, so no inline function or template
+// instantiation can leak AVX2 code into the baseline path (notes/gemm.md 5.1).
+#include <cstddef>
+#include <cstdint>
+
+#include "kernel_table.hpp"
+
+#if defined(SIMDMLP_X86)
+#include <immintrin.h>
+
+#if defined(__clang__)
+#pragma clang attribute push(__attribute__((target("avx2,fma,bmi2"))), apply_to = function)
+#else
+#pragma GCC push_options
+#pragma GCC target("avx2,fma,bmi2")
+#endif
+
+namespace simdmlp::avx2 {
+#include "simd/vec_avx2.inc"
+#include "simd/math.inc"
+#include "kernels/activations.inc"
+#include "simd/fill_table.inc"
+}  // namespace simdmlp::avx2
+
+#if defined(__clang__)
+#pragma clang attribute pop
+#else
+#pragma GCC pop_options
+#endif
+#endif  // SIMDMLP_X86
