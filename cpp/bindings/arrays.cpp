@@ -1,7 +1,10 @@
 #include "arrays.hpp"
 
 #include <cstdint>
+#include <new>
 #include <stdexcept>
+
+#include "simdmlp/memory.hpp"
 
 namespace simdmlp::bind {
 
@@ -24,6 +27,16 @@ const py::module_& numpy() {
 }
 
 }  // namespace
+
+py::array new_array(const py::dtype& dt, const std::vector<py::ssize_t>& shape) {
+  std::size_t bytes = std::size_t(dt.itemsize());
+  for (py::ssize_t s : shape) bytes *= std::size_t(s);
+  if (bytes < kBigBytes) return py::array(dt, shape);
+  void* p = buffer_alloc(bytes);
+  if (!p) throw std::bad_alloc();
+  py::capsule owner(p, [](void* q) { buffer_free(q); });
+  return py::array(dt, shape, std::vector<py::ssize_t>{}, p, owner);
+}
 
 FloatArray to_float_array(const char* fn, const char* arg, py::handle obj) {
   FloatArray r;
@@ -84,7 +97,7 @@ Result make_result(const char* fn, py::handle out, const py::array& like, Dt dt,
                                                                      : py::dtype::of<double>();
   std::vector<py::ssize_t> shape(like.shape(), like.shape() + like.ndim());
   if (out.is_none()) {
-    r.result = py::array(want, shape);
+    r.result = new_array(want, shape);
   } else {
     if (!py::isinstance<py::array>(out))
       throw py::type_error(std::string(fn) + ": out must be a numpy.ndarray, got " +
@@ -104,7 +117,7 @@ Result make_result(const char* fn, py::handle out, const py::array& like, Dt dt,
     if (!o.writeable()) throw py::value_error(std::string(fn) + ": out is read-only");
     r.result = o;
   }
-  r.compute = half ? py::array(py::dtype::of<float>(), shape) : r.result;
+  r.compute = half ? new_array(py::dtype::of<float>(), shape) : r.result;
   return r;
 }
 

@@ -28,6 +28,10 @@ struct FloatArray {
 std::string shape_str(const py::array& a);
 std::string dtype_str(const py::array& a);
 
+// A new uninitialised C-contiguous array; large ones come from simdmlp's buffer cache
+// (memory.hpp: huge pages, reused without new page faults).
+py::array new_array(const py::dtype& dt, const std::vector<py::ssize_t>& shape);
+
 // Convert argument `arg` of function `fn` (for messages: "simdmlp.relu").
 FloatArray to_float_array(const char* fn, const char* arg, py::handle obj);
 

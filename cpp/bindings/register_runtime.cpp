@@ -4,6 +4,7 @@
 
 #include "arrays.hpp"
 #include "simdmlp/dispatch.hpp"
+#include "simdmlp/memory.hpp"
 #include "simdmlp/roofline.hpp"
 #include "simdmlp/threads.hpp"
 
@@ -66,6 +67,8 @@ void register_runtime(py::module_& m) {
     d["openmp"] = openmp_enabled() ? py::object(py::int_(openmp_version())) : py::object(py::none());
     return d;
   });
+  m.def("_buffer_cache_bytes", &buffer_cache_bytes,
+        "Bytes of released large result buffers kept for reuse (see cpp/include/simdmlp/memory.hpp).");
   m.def("_stream_copy", [](py::handle dst, py::handle src, int threads) {
     float* d = f32_buffer("_stream_copy", "dst", dst, true);
     const float* s = f32_buffer("_stream_copy", "src", src, false);
