@@ -69,3 +69,7 @@ def tanh_backward(grad_output, x):
     """tanh'(x) = 1 - tanh(x)^2 = 4e / (1 + e)^2 with e = exp(-2|x|) (no cancellation)."""
     e = np.exp(-2 * np.abs(x))
     return grad_output * (4 * e / (1 + e) ** 2)
+
+
+# --- dense layer: matmul, dense, dense_forward, dense_backward --------------------------
+# (this section is owned by the GEMM work; activations go above it)
