@@ -1,7 +1,9 @@
 // NEON kernels (aarch64 only; NEON is that architecture's baseline, so no target
 // pragma is needed). On other architectures this file compiles to nothing.
 #include <cstddef>
+#include <cmath>
 #include <cstdint>
+#include <limits>
 #include <cstring>
 
 #include "kernel_table.hpp"

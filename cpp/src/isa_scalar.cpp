@@ -1,7 +1,9 @@
 // Scalar kernels: one lane, baseline ISA, always compiled. The readable reference of
 // every vector algorithm and the fallback on any CPU.
 #include <cstddef>
+#include <cmath>
 #include <cstdint>
+#include <limits>
 #include <cstring>
 
 #include "kernel_table.hpp"

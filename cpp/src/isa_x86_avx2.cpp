@@ -3,7 +3,9 @@
 // defined here lives in namespace simdmlp::avx2, so no inline function or template
 // instantiation can leak AVX2 code into the baseline path (notes/gemm.md 5.1).
 #include <cstddef>
+#include <cmath>
 #include <cstdint>
+#include <limits>
 
 #include "kernel_table.hpp"
 

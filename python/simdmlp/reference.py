@@ -71,5 +71,169 @@ def tanh_backward(grad_output, x):
     return grad_output * (4 * e / (1 + e) ** 2)
 
 
+
+# --- the ReLU family and clipping ----------------------------------------------------
+def _param(x, value):
+    """A parameter converted to the input's dtype, as NumPy does with Python scalars."""
+    return np.asarray(value, dtype=x.dtype)
+
+
+def leaky_relu(x, negative_slope=0.01):
+    return np.where(x > 0, x, _param(x, negative_slope) * x)
+
+
+def leaky_relu_backward(grad_output, x, negative_slope=0.01):
+    slope = np.where(x > 0, _param(x, 1), _param(x, negative_slope))
+    return grad_output * _nan_like_x(x, slope)
+
+
+def _inside(x, lo, hi):
+    """1 on the open interval (lo, hi), 0 elsewhere; NaN stays NaN."""
+    return _nan_like_x(x, ((x > lo) & (x < hi)).astype(x.dtype))
+
+
+def relu6(x):
+    return _nan_like_x(x, np.where(x > 0, np.minimum(x, _param(x, 6)), np.zeros_like(x)))
+
+
+def relu6_backward(grad_output, x):
+    return grad_output * _inside(x, 0, 6)
+
+
+def hardtanh(x, min_val=-1.0, max_val=1.0):
+    lo, hi = _param(x, min_val), _param(x, max_val)
+    return np.where(x < lo, lo, np.where(x > hi, hi, x))
+
+
+def hardtanh_backward(grad_output, x, min_val=-1.0, max_val=1.0):
+    return grad_output * _inside(x, _param(x, min_val), _param(x, max_val))
+
+
+# --- the exponential family ---------------------------------------------------------
+def _exp_neg_abs(t):
+    """e = exp(-|t|), in (0, 1]: never overflows."""
+    return np.exp(-np.abs(t))
+
+
+def elu(x, alpha=1.0):
+    """x for x > 0, alpha * expm1(x) otherwise (expm1 keeps elu(1e-10) = 1e-10)."""
+    return np.where(x > 0, x, _param(x, alpha) * np.expm1(np.minimum(x, 0)))
+
+
+def elu_backward(grad_output, x, alpha=1.0):
+    return grad_output * np.where(x > 0, _param(x, 1), _param(x, alpha) * np.exp(np.minimum(x, 0)))
+
+
+SELU_ALPHA = 1.6732632423543772848170429916717
+SELU_SCALE = 1.0507009873554804934193349852946
+
+
+def selu(x):
+    return _param(x, SELU_SCALE) * elu(x, SELU_ALPHA)
+
+
+def selu_backward(grad_output, x):
+    return _param(x, SELU_SCALE) * elu_backward(grad_output, x, SELU_ALPHA)
+
+
+def celu(x, alpha=1.0):
+    a = _param(x, alpha)
+    return np.where(x > 0, x, a * np.expm1(np.minimum(x, 0) / a))
+
+
+def celu_backward(grad_output, x, alpha=1.0):
+    a = _param(x, alpha)
+    return grad_output * np.where(x > 0, _param(x, 1), np.exp(np.minimum(x, 0) / a))
+
+
+def swish(x, beta=1.0):
+    """x * sigmoid(beta * x)."""
+    with np.errstate(invalid="ignore"):  # -inf * 0 at x = -inf: the limit is 0
+        y = x * sigmoid(_param(x, beta) * x)
+    return np.where(np.isneginf(x), np.zeros_like(x), y)
+
+
+def swish_backward(grad_output, x, beta=1.0):
+    """s(t) * (1 + t * s(-t)) with t = beta * x and s = sigmoid."""
+    t = _param(x, beta) * x
+    with np.errstate(invalid="ignore"):
+        d = sigmoid(t) * (1 + t * sigmoid(-t))
+    return grad_output * np.where(np.isinf(t), np.where(t > 0, _param(x, 1), np.zeros_like(x)), d)
+
+
+def silu(x):
+    return swish(x, 1.0)
+
+
+def silu_backward(grad_output, x):
+    return swish_backward(grad_output, x, 1.0)
+
+
+def softplus(x, beta=1.0):
+    """log(1 + exp(beta x)) / beta = max(x, 0) + log1p(exp(-|beta x|)) / beta."""
+    b = _param(x, beta)
+    return np.maximum(x, 0) + np.log1p(_exp_neg_abs(b * x)) / b
+
+
+def softplus_backward(grad_output, x, beta=1.0):
+    return grad_output * sigmoid(_param(x, beta) * x)
+
+
+def log_sigmoid(x):
+    """log(sigmoid(x)) = -softplus(-x) = min(x, 0) - log1p(exp(-|x|))."""
+    return np.minimum(x, 0) - np.log1p(_exp_neg_abs(x))
+
+
+def log_sigmoid_backward(grad_output, x):
+    return grad_output * sigmoid(-x)
+
+
+def mish(x):
+    """x * tanh(softplus(x))."""
+    with np.errstate(invalid="ignore"):
+        y = x * np.tanh(softplus(x))
+    return np.where(np.isneginf(x), np.zeros_like(x), y)
+
+
+def mish_backward(grad_output, x):
+    """tanh(sp) + x * (1 - tanh(sp)^2) * sigmoid(x), sp = softplus(x)."""
+    t = np.tanh(softplus(x))
+    with np.errstate(invalid="ignore"):
+        d = t + x * (1 - t * t) * sigmoid(x)
+    return grad_output * np.where(np.isinf(x), np.where(x > 0, _param(x, 1), np.zeros_like(x)), d)
+
+
+# --- rational and piecewise-linear ---------------------------------------------------
+def softsign(x):
+    with np.errstate(invalid="ignore"):  # inf / inf: the limit is +-1
+        y = x / (1 + np.abs(x))
+    return np.where(np.isinf(x), np.sign(x), y)
+
+
+def softsign_backward(grad_output, x):
+    return grad_output / (1 + np.abs(x)) ** 2
+
+
+def hardsigmoid(x):
+    return relu6(x + 3) / 6
+
+
+def hardsigmoid_backward(grad_output, x):
+    return grad_output * _inside(x, -3, 3) / 6
+
+
+def hardswish(x):
+    """x * relu6(x + 3) / 6: 0 for x <= -3, x for x >= 3 (so hardswish(-inf) = 0)."""
+    zero = np.zeros_like(x)
+    with np.errstate(invalid="ignore", over="ignore"):
+        mid = x * (x + 3) / 6
+    return np.where(x <= -3, zero, np.where(x >= 3, x, mid))
+
+
+def hardswish_backward(grad_output, x):
+    """0 for x <= -3, (2x + 3) / 6 on (-3, 3], 1 above (left-hand values at the kinks)."""
+    d = np.where(x <= -3, np.zeros_like(x), np.where(x <= 3, (2 * x + 3) / 6, _param(x, 1)))
+    return grad_output * _nan_like_x(x, d)
+
 # --- dense layer: matmul, dense, dense_forward, dense_backward --------------------------
 # (this section is owned by the GEMM work; activations go above it)
