@@ -87,6 +87,27 @@ std::string backward_doc(const ActInfo& info) {
          "and dtype. Neither argument is modified (unless passed as out).\n\n" + info.doc;
 }
 
+// gelu's `approximate` is a string: 'none' -> 0, 'tanh' -> 1 (the kernel's p0).
+double gelu_mode(const char* fn, const std::string& approximate) {
+  if (approximate == "none") return 0;
+  if (approximate == "tanh") return 1;
+  throw py::value_error(std::string(fn) + ": approximate must be 'none' or 'tanh', got '" +
+                        approximate + "'");
+}
+
+void register_gelu(py::module_& m, const ActInfo& info, Act op, const std::string& bname,
+                   const std::string& bdoc) {
+  m.def(info.name, [op](py::handle x, const std::string& approximate, py::handle out) {
+    const double pv[2] = {gelu_mode(g_fwd_name[int(op)].c_str(), approximate), 0};
+    return forward(op, x, pv, out);
+  }, py::arg("x"), py::arg("approximate") = "none", py::kw_only(), py::arg("out") = py::none(), info.doc);
+  m.def(bname.c_str(), [op](py::handle dy, py::handle x, const std::string& approximate, py::handle out) {
+    const double pv[2] = {gelu_mode(g_bwd_name[int(op)].c_str(), approximate), 0};
+    return backward(op, dy, x, pv, out);
+  }, py::arg("grad_output"), py::arg("x"), py::arg("approximate") = "none", py::kw_only(),
+     py::arg("out") = py::none(), bdoc.c_str());
+}
+
 }  // namespace
 
 void register_activations(py::module_& m) {
@@ -105,8 +126,13 @@ void register_activations(py::module_& m) {
     d["cost"] = info.cost;
     py::dict params;
     for (int k = 0; k < info.nparams; ++k) params[info.param_name[k]] = info.param_default[k];
+    if (op == Act::gelu) params["approximate"] = "none";
     d["params"] = params;
     infos.append(d);
+    if (op == Act::gelu) {
+      register_gelu(m, info, op, bname, bdoc);
+      continue;
+    }
     switch (info.nparams) {
       case 0:
         m.def(info.name, [op](py::handle x, py::handle out) {

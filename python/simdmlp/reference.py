@@ -203,6 +203,38 @@ def mish_backward(grad_output, x):
     return grad_output * np.where(np.isinf(x), np.where(x > 0, _param(x, 1), np.zeros_like(x)), d)
 
 
+
+def _normal_cdf(x):
+    """Phi(x) = erfc(-x / sqrt 2) / 2 (erfc keeps the negative tail's relative accuracy)."""
+    from scipy.special import erfc
+
+    return erfc(-x / np.sqrt(2)) / 2
+
+
+def gelu(x, approximate="none"):
+    """'none': x * Phi(x); 'tanh': 0.5 x (1 + tanh(sqrt(2/pi) (x + 0.044715 x^3))),
+    written as x * sigmoid(2u) so that the negative tail does not cancel."""
+    with np.errstate(invalid="ignore", over="ignore"):
+        if approximate == "tanh":
+            u = np.sqrt(2 / np.pi) * (x + 0.044715 * x**3)
+            y = x * sigmoid(2 * u)
+        else:
+            y = x * _normal_cdf(x)
+    return np.where(np.isneginf(x), np.zeros_like(x), y)
+
+
+def gelu_backward(grad_output, x, approximate="none"):
+    """'none': Phi(x) + x phi(x); 'tanh': s(2u) + x s(2u) s(-2u) 2u'(x)."""
+    with np.errstate(invalid="ignore", over="ignore"):
+        if approximate == "tanh":
+            k = np.sqrt(2 / np.pi)
+            w = 2 * k * (x + 0.044715 * x**3)
+            dw = 2 * k * (1 + 3 * 0.044715 * x**2)
+            d = sigmoid(w) * (1 + x * dw * sigmoid(-w))
+        else:
+            d = _normal_cdf(x) + x * np.exp(-x * x / 2) / np.sqrt(2 * np.pi)
+    return grad_output * np.where(np.isinf(x), np.where(x > 0, 1, 0).astype(x.dtype), d)
+
 # --- rational and piecewise-linear ---------------------------------------------------
 def softsign(x):
     with np.errstate(invalid="ignore"):  # inf / inf: the limit is +-1
