@@ -16,11 +16,23 @@ lines = [
     "def _stream_add(c: np.ndarray, a: np.ndarray, b: np.ndarray, threads: int) -> None: ...", "",
 ]
 for info in core._ACTIVATION_INFO:
-    params = "".join(f", {p}: float = {d!r}" for p, d in info["params"].items())
+    params = "".join(f", {p}: {type(d).__name__} = {d!r}" for p, d in info["params"].items())
     name = info["name"]
     lines.append(f"def {name}(x: ArrayLike{params}, *, out: Optional[np.ndarray] = None) -> np.ndarray: ...")
     lines.append(f"def {name}_backward(grad_output: ArrayLike, x: ArrayLike{params}, *, "
                  "out: Optional[np.ndarray] = None) -> np.ndarray: ...")
+lines += [
+    "ROWWISE_ACTIVATIONS: tuple[str, ...]",
+    "def softmax(x: ArrayLike, axis: int = -1, *, out: Optional[np.ndarray] = None) -> np.ndarray: ...",
+    "def log_softmax(x: ArrayLike, axis: int = -1, *, out: Optional[np.ndarray] = None) -> np.ndarray: ...",
+    "def softmax_backward(grad_output: ArrayLike, x: ArrayLike, axis: int = -1, *, "
+    "out: Optional[np.ndarray] = None) -> np.ndarray: ...",
+    "def log_softmax_backward(grad_output: ArrayLike, x: ArrayLike, axis: int = -1, *, "
+    "out: Optional[np.ndarray] = None) -> np.ndarray: ...",
+    "def prelu(x: ArrayLike, weight: ArrayLike, *, out: Optional[np.ndarray] = None) -> np.ndarray: ...",
+    "def prelu_backward(grad_output: ArrayLike, x: ArrayLike, weight: ArrayLike, *, "
+    "out: Optional[np.ndarray] = None) -> tuple[np.ndarray, np.ndarray]: ...",
+]
 path = pathlib.Path(__file__).resolve().parents[1] / "python" / "simdmlp" / "_core.pyi"
 path.write_text("\n".join(lines) + "\n")
 print("wrote", path)

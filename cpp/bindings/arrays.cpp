@@ -38,7 +38,7 @@ py::array new_array(const py::dtype& dt, const std::vector<py::ssize_t>& shape) 
   return py::array(dt, shape, std::vector<py::ssize_t>{}, p, owner);
 }
 
-FloatArray to_float_array(const char* fn, const char* arg, py::handle obj) {
+FloatArray to_float_array(const char* fn, const char* arg, py::handle obj, bool contiguous) {
   FloatArray r;
   py::array a;
   if (py::isinstance<py::array>(obj)) {
@@ -71,9 +71,22 @@ FloatArray to_float_array(const char* fn, const char* arg, py::handle obj) {
                          " (expected float32 or float64; integers and bools are converted to "
                          "float64, float16 is computed in float32)");
   }
-  if (!(a.flags() & py::array::c_style)) a = numpy().attr("ascontiguousarray")(a);
+  bool copy = contiguous && !(a.flags() & py::array::c_style);
+  for (py::ssize_t i = 0; !copy && i < a.ndim(); ++i) copy = a.strides(i) % a.itemsize() != 0;
+  if (copy) a = numpy().attr("ascontiguousarray")(a);
   r.arr = a;
   return r;
+}
+
+void check_same_shape_dtype(const char* fn, const FloatArray& g, const FloatArray& x) {
+  bool same = g.arr.ndim() == x.arr.ndim();
+  for (py::ssize_t i = 0; same && i < x.arr.ndim(); ++i) same = g.arr.shape(i) == x.arr.shape(i);
+  if (!same)
+    throw py::value_error(std::string(fn) + ": grad_output has shape " + shape_str(g.arr) +
+                          " but x has shape " + shape_str(x.arr));
+  if (g.dt != x.dt || g.half != x.half)
+    throw py::type_error(std::string(fn) + ": grad_output has dtype " + std::string(py::str(g.orig_dtype)) +
+                         " but x has dtype " + std::string(py::str(x.orig_dtype)) + " (pass both in one dtype)");
 }
 
 void detach_if_overlapping(FloatArray& a, const py::array& other) {
@@ -91,11 +104,31 @@ py::object Result::finish() {
 }
 
 Result make_result(const char* fn, py::handle out, const py::array& like, Dt dt, bool half) {
+  return make_result(fn, out, std::vector<py::ssize_t>(like.shape(), like.shape() + like.ndim()), dt, half);
+}
+
+bool may_overlap(const py::array& a, const py::array& b) {
+  if (a.size() == 0 || b.size() == 0) return false;
+  auto span = [](const py::array& x, const char** lo, const char** hi) {
+    const char* p = static_cast<const char*>(x.data());
+    *lo = *hi = p;
+    for (py::ssize_t i = 0; i < x.ndim(); ++i) {
+      const py::ssize_t d = (x.shape(i) - 1) * x.strides(i);
+      if (d < 0) *lo += d; else *hi += d;
+    }
+    *hi += x.itemsize();
+  };
+  const char *alo, *ahi, *blo, *bhi;
+  span(a, &alo, &ahi);
+  span(b, &blo, &bhi);
+  return alo < bhi && blo < ahi;
+}
+
+Result make_result(const char* fn, py::handle out, const std::vector<py::ssize_t>& shape, Dt dt, bool half) {
   Result r;
   r.half = half;
   const py::dtype want = half ? py::dtype("float16") : dt == Dt::f32 ? py::dtype::of<float>()
                                                                      : py::dtype::of<double>();
-  std::vector<py::ssize_t> shape(like.shape(), like.shape() + like.ndim());
   if (out.is_none()) {
     r.result = new_array(want, shape);
   } else {
@@ -107,11 +140,15 @@ Result make_result(const char* fn, py::handle out, const py::array& like, Dt dt,
       throw py::type_error(std::string(fn) + ": out has dtype " + dtype_str(o) +
                            " but the result has dtype " + std::string(py::str(want)) +
                            " (out is never converted)");
-    bool same = o.ndim() == like.ndim();
-    for (py::ssize_t i = 0; same && i < o.ndim(); ++i) same = o.shape(i) == like.shape(i);
-    if (!same)
+    bool same = o.ndim() == py::ssize_t(shape.size());
+    for (py::ssize_t i = 0; same && i < o.ndim(); ++i) same = o.shape(i) == shape[std::size_t(i)];
+    if (!same) {
+      std::string want_shape = "(";
+      for (std::size_t i = 0; i < shape.size(); ++i)
+        want_shape += std::to_string(shape[i]) + (shape.size() == 1 ? "," : i + 1 < shape.size() ? ", " : "");
       throw py::value_error(std::string(fn) + ": out has shape " + shape_str(o) +
-                            " but the result has shape " + shape_str(like));
+                            " but the result has shape " + want_shape + ")");
+    }
     if (!(o.flags() & py::array::c_style))
       throw py::value_error(std::string(fn) + ": out must be C-contiguous");
     if (!o.writeable()) throw py::value_error(std::string(fn) + ": out is read-only");

@@ -33,7 +33,13 @@ std::string dtype_str(const py::array& a);
 py::array new_array(const py::dtype& dt, const std::vector<py::ssize_t>& shape);
 
 // Convert argument `arg` of function `fn` (for messages: "simdmlp.relu").
-FloatArray to_float_array(const char* fn, const char* arg, py::handle obj);
+// contiguous=false keeps a float32/float64 array's strides (a view is not copied; the
+// GEMM reads any strides), copying only when a stride is not a multiple of the itemsize.
+FloatArray to_float_array(const char* fn, const char* arg, py::handle obj, bool contiguous = true);
+
+// Backward arguments: grad_output and x must match exactly in shape (ValueError naming
+// both shapes) and in dtype after conversion (TypeError).
+void check_same_shape_dtype(const char* fn, const FloatArray& g, const FloatArray& x);
 
 // Make `a` not share memory with `other` unless it is the very same buffer (same data
 // pointer): a partially overlapping out= would otherwise read what it already wrote.
@@ -49,6 +55,10 @@ struct Result {
   py::object finish();
 };
 Result make_result(const char* fn, py::handle out, const py::array& like, Dt dt, bool half);
+Result make_result(const char* fn, py::handle out, const std::vector<py::ssize_t>& shape, Dt dt, bool half);
+
+// True when the memory spans of a and b intersect (a conservative bounds check).
+bool may_overlap(const py::array& a, const py::array& b);
 
 inline std::size_t nelems(const py::array& a) { return std::size_t(a.size()); }
 

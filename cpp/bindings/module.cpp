@@ -8,6 +8,7 @@ namespace py = pybind11;
 namespace simdmlp::bind {
 void register_runtime(py::module_& m);
 void register_activations(py::module_& m);
+void register_rowwise(py::module_& m);
 }  // namespace simdmlp::bind
 
 #ifndef SIMDMLP_VERSION
@@ -20,4 +21,5 @@ PYBIND11_MODULE(_core, m) {
   simdmlp::get_num_threads();  // reads the environment and installs the fork handler
   simdmlp::bind::register_runtime(m);
   simdmlp::bind::register_activations(m);
+  simdmlp::bind::register_rowwise(m);
 }

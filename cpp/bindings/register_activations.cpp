@@ -45,15 +45,7 @@ py::object backward(Act op, py::handle dy, py::handle x, const double* pv, py::h
   const char* fn = g_bwd_name[int(op)].c_str();
   FloatArray g = to_float_array(fn, "grad_output", dy);
   FloatArray in = to_float_array(fn, "x", x);
-  bool same = g.arr.ndim() == in.arr.ndim();
-  for (py::ssize_t i = 0; same && i < in.arr.ndim(); ++i) same = g.arr.shape(i) == in.arr.shape(i);
-  if (!same)
-    throw py::value_error(std::string(fn) + ": grad_output has shape " + shape_str(g.arr) +
-                          " but x has shape " + shape_str(in.arr));
-  if (g.dt != in.dt || g.half != in.half)
-    throw py::type_error(std::string(fn) + ": grad_output has dtype " +
-                         std::string(py::str(g.orig_dtype)) + " but x has dtype " +
-                         std::string(py::str(in.orig_dtype)) + " (pass both in one dtype)");
+  check_same_shape_dtype(fn, g, in);
   Result res = make_result(fn, out, in.arr, in.dt, in.half);
   detach_if_overlapping(g, res.compute);
   detach_if_overlapping(in, res.compute);

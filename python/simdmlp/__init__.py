@@ -13,13 +13,58 @@ import os as _os
 from . import _core, reference
 from ._core import __version__, available_isas, get_num_threads, set_num_threads
 
-#: Names of the elementwise activations, in the order of cpp/include/simdmlp/activations.def.
-ACTIVATIONS: tuple = tuple(_core.ACTIVATIONS)
+#: Elementwise activations (cpp/include/simdmlp/activations.def, in that order): each is
+#: ``NAME(x, *params, out=None)`` with ``NAME_backward(grad_output, x, *params, out=None)``.
+ELEMENTWISE: tuple = tuple(_core.ACTIVATIONS)
+#: Every activation: the elementwise ones plus prelu (a weight per channel) and softmax /
+#: log_softmax (along an axis).
+ACTIVATIONS: tuple = ELEMENTWISE + tuple(_core.ROWWISE_ACTIVATIONS)
 
 for _name in ACTIVATIONS:
     globals()[_name] = getattr(_core, _name)
     globals()[_name + "_backward"] = getattr(_core, _name + "_backward")
 del _name
+
+_PARAMS = {info["name"]: dict(info["params"]) for info in _core._ACTIVATION_INFO}
+_PARAMS.update({"prelu": {"weight": 0.25}, "softmax": {"axis": -1}, "log_softmax": {"axis": -1}})
+
+
+class Activation:
+    """An activation with its parameters bound: ``forward(x)`` and
+    ``backward(grad_output, x)`` (for prelu, backward returns ``(grad_x, grad_weight)``).
+    Made by :func:`activation`."""
+
+    def __init__(self, name: str, **params):
+        if not isinstance(name, str) or name not in _PARAMS:
+            raise ValueError(f"simdmlp.activation: unknown activation {name!r}; "
+                             f"choose from {', '.join(ACTIVATIONS)}")
+        unknown = set(params) - set(_PARAMS[name])
+        if unknown:
+            raise TypeError(f"simdmlp.activation: {name} takes parameters "
+                            f"{sorted(_PARAMS[name]) or 'none'}, got {sorted(unknown)}")
+        self.name = name
+        self.params = {**_PARAMS[name], **params}
+        self._forward = getattr(_core, name)
+        self._backward = getattr(_core, name + "_backward")
+
+    def forward(self, x, out=None):
+        return self._forward(x, **self.params, out=out)
+
+    def backward(self, grad_output, x, out=None):
+        return self._backward(grad_output, x, **self.params, out=out)
+
+    __call__ = forward
+
+    def __repr__(self):
+        args = "".join(f", {k}={v!r}" for k, v in self.params.items())
+        return f"simdmlp.activation({self.name!r}{args})"
+
+
+def activation(name: str, **params) -> Activation:
+    """The activation ``name`` (one of :data:`ACTIVATIONS`) with its parameters bound, as an
+    object with ``.forward(x)`` and ``.backward(grad_output, x)``. Parameters not given take
+    the defaults of SPEC (prelu's weight defaults to 0.25, as torch.nn.PReLU's)."""
+    return Activation(name, **params)
 
 
 class use_isa:
@@ -72,7 +117,8 @@ if _os.environ.get("SIMDMLP_ISA"):
     _core._set_isa(_os.environ["SIMDMLP_ISA"])  # ValueError here beats silently ignoring it
 
 __all__ = [
-    "ACTIVATIONS", "__version__", "available_isas", "current_isa", "get_num_threads", "info",
+    "ACTIVATIONS", "ELEMENTWISE", "Activation", "__version__", "activation", "available_isas",
+    "current_isa", "get_num_threads", "info",
     "set_num_threads", "use_isa",
     *ACTIVATIONS, *(n + "_backward" for n in ACTIVATIONS),
 ]

@@ -267,5 +267,49 @@ def hardswish_backward(grad_output, x):
     d = np.where(x <= -3, np.zeros_like(x), np.where(x <= 3, (2 * x + 3) / 6, _param(x, 1)))
     return grad_output * _nan_like_x(x, d)
 
+
+# --- prelu, softmax, log_softmax -------------------------------------------------------
+def prelu(x, weight):
+    """x if x > 0 else weight * x; weight is a scalar or one value per entry of the last axis."""
+    w = np.asarray(weight, dtype=x.dtype)
+    return np.where(x > 0, x, w * x)
+
+
+def prelu_backward(grad_output, x, weight):
+    """(grad_x, grad_weight): grad_x = grad_output * (1 if x > 0 else weight);
+    grad_weight = sum of grad_output * x where x <= 0, over every axis but the last
+    (per-channel weight) or over all of them (scalar weight)."""
+    w = np.asarray(weight, dtype=x.dtype)
+    grad_x = grad_output * _nan_like_x(x, np.where(x > 0, np.ones_like(x), w * np.ones_like(x)))
+    contribution = np.where(x > 0, np.zeros_like(x), grad_output * x)
+    if w.size == 1:
+        grad_w = contribution.sum().reshape(w.shape)
+    else:
+        grad_w = contribution.reshape(-1, x.shape[-1]).sum(axis=0)
+    return grad_x, grad_w.astype(x.dtype)
+
+
+def softmax(x, axis=-1):
+    """exp(x - max) / sum(exp(x - max)) along axis."""
+    e = np.exp(x - np.max(x, axis=axis, keepdims=True))
+    return e / np.sum(e, axis=axis, keepdims=True)
+
+
+def log_softmax(x, axis=-1):
+    """(x - max) - log(sum(exp(x - max))) along axis."""
+    shifted = x - np.max(x, axis=axis, keepdims=True)
+    return shifted - np.log(np.sum(np.exp(shifted), axis=axis, keepdims=True))
+
+
+def softmax_backward(grad_output, x, axis=-1):
+    """y * (g - sum(g * y)) along axis, y = softmax(x)."""
+    y = softmax(x, axis)
+    return y * (grad_output - np.sum(grad_output * y, axis=axis, keepdims=True))
+
+
+def log_softmax_backward(grad_output, x, axis=-1):
+    """g - softmax(x) * sum(g) along axis."""
+    return grad_output - softmax(x, axis) * np.sum(grad_output, axis=axis, keepdims=True)
+
 # --- dense layer: matmul, dense, dense_forward, dense_backward --------------------------
 # (this section is owned by the GEMM work; activations go above it)

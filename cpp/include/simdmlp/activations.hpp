@@ -11,6 +11,8 @@
 #pragma once
 #include <cstddef>
 
+#include "simdmlp/rowwise.hpp"
+
 namespace simdmlp {
 
 enum class Act : int {

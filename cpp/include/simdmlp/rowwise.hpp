@@ -1,0 +1,67 @@
+// Row-wise kernels: softmax / log_softmax along the last axis, and PReLU with a weight
+// per channel (the last axis). Arrays are C-contiguous, `rows` x `cols`.
+//
+// softmax:      y = exp(x - max) / sum(exp(x - max))          per row
+// log_softmax:  y = (x - max) - log(sum(exp(x - max)))        per row
+//   x - max is formed exactly (two-sum) and fed to exp as hi + lo; the row sum is
+//   compensated and finished in double, so every output is within
+//   2^-20 |y| + 2^-24 (float32) / 2^-48 |y| + 2^-52 (float64) of the exact value for rows
+//   of any length. A row holding NaN or +inf (or only -inf) gives NaN in every element.
+// Backward (from x, recomputing softmax):
+//   softmax:      dx = y * (dy - sum(dy * y))
+//   log_softmax:  dx = dy - softmax(x) * sum(dy)
+// prelu: y = x > 0 ? x : w[c] * x, c = column; backward dx = dy * (x > 0 ? 1 : w[c]) (NaN for
+//   NaN x) and dw[c] = sum over rows of dy * x where x <= 0. cols = 1 with a scalar weight
+//   is the same function with one channel. dw's sums run over fixed blocks of rows in a
+//   fixed order, finished in double: identical for any thread count.
+// In place (y == x, dx == dy or dx == x) is allowed.
+#pragma once
+#include <cstddef>
+
+namespace simdmlp {
+
+void softmax_forward(bool log, const float* x, float* y, std::size_t rows, std::size_t cols);
+void softmax_forward(bool log, const double* x, double* y, std::size_t rows, std::size_t cols);
+void softmax_backward(bool log, const float* dy, const float* x, float* dx, std::size_t rows,
+                      std::size_t cols);
+void softmax_backward(bool log, const double* dy, const double* x, double* dx, std::size_t rows,
+                      std::size_t cols);
+void prelu_forward(const float* x, const float* w, float* y, std::size_t rows, std::size_t cols);
+void prelu_forward(const double* x, const double* w, double* y, std::size_t rows, std::size_t cols);
+void prelu_backward(const float* dy, const float* x, const float* w, float* dx, float* dw,
+                    std::size_t rows, std::size_t cols);
+void prelu_backward(const double* dy, const double* x, const double* w, double* dx, double* dw,
+                    std::size_t rows, std::size_t cols);
+
+namespace detail {
+// Per-ISA row kernels (filled in each cpp/src/isa_*.cpp from kernels/rowwise.inc).
+// Row-sum kernels return the lane sums folded to double (hi) plus compensation (lo).
+template <class T>
+struct RowKernels {
+  // One row: returns max(x) (NaN-unaware; NaN reaches the sum anyway).
+  T (*row_max)(const T* x, std::size_t n);
+  // One row: sum of exp(x - m) as double; if `e` is not null also stores exp(x - m) there.
+  double (*row_sumexp)(const T* x, T m, T* e, std::size_t n);
+  // One row: sum of a[i] * b[i] (b may be null: sum of a) in double.
+  double (*row_dot)(const T* a, const T* b, std::size_t n);
+  // y = scale * e (softmax) ; y = (x - m) - L (log_softmax, L = log sum, as hi + lo).
+  void (*row_scale)(const T* e, T* y, double scale, std::size_t n);
+  void (*row_logsoftmax)(const T* x, T* y, T m, double L, std::size_t n);
+  // dx = y * (dy - s)  (softmax backward, y already in dx or y)
+  void (*row_softmax_bwd)(const T* dy, const T* y, T* dx, double s, std::size_t n);
+  // dx = dy - exp(x - m) * k  (log_softmax backward, k = sum(dy) / sumexp)
+  void (*row_logsoftmax_bwd)(const T* dy, const T* x, T* dx, T m, double k, std::size_t n);
+  // prelu on one row of cols channels (cols = 1: every element uses w[0]).
+  void (*prelu_fwd)(const T* x, const T* w, T* y, std::size_t n, std::size_t cols);
+  // prelu backward on `n` elements (a whole number of rows); adds dy*x (x <= 0) per
+  // channel into acc[cols] (cols = 1: into acc[0]).
+  void (*prelu_bwd)(const T* dy, const T* x, const T* w, T* dx, double* acc, std::size_t n,
+                    std::size_t cols);
+};
+struct RowKernelTable {
+  RowKernels<float> f32;
+  RowKernels<double> f64;
+};
+}  // namespace detail
+
+}  // namespace simdmlp

@@ -1,0 +1,141 @@
+// Row-wise driver: softmax / log_softmax / prelu over rows, split over threads by rows.
+#include <cmath>
+#include <cstddef>
+#include <vector>
+
+#include "simdmlp/dispatch.hpp"
+#include "simdmlp/rowwise.hpp"
+#include "simdmlp/threads.hpp"
+
+namespace simdmlp {
+
+namespace scalar { extern const detail::RowKernelTable row_table; }
+#if defined(__x86_64__) || defined(_M_X64)
+namespace avx2 { extern const detail::RowKernelTable row_table; }
+namespace avx512 { extern const detail::RowKernelTable row_table; }
+#endif
+#if defined(__aarch64__)
+namespace neon { extern const detail::RowKernelTable row_table; }
+#endif
+
+namespace {
+
+const detail::RowKernelTable& row_kernels() {
+  switch (current_isa()) {
+#if defined(__x86_64__) || defined(_M_X64)
+    case Isa::avx2: return avx2::row_table;
+    case Isa::avx512: return avx512::row_table;
+#endif
+#if defined(__aarch64__)
+    case Isa::neon: return neon::row_table;
+#endif
+    default: return scalar::row_table;
+  }
+}
+const detail::RowKernels<float>& kern(float*) { return row_kernels().f32; }
+const detail::RowKernels<double>& kern(double*) { return row_kernels().f64; }
+
+constexpr std::size_t kMinParallel = std::size_t(1) << 15;  // elements (exp-class work)
+
+int threads_for(std::size_t elems, std::size_t units) {
+  if (elems < kMinParallel || units < 2) return 1;
+  const int nt = get_num_threads();
+  return std::size_t(nt) < units ? nt : int(units);
+}
+
+template <class T>
+void softmax_fwd_impl(bool log, const T* x, T* y, std::size_t rows, std::size_t cols) {
+  const auto& k = kern(static_cast<T*>(nullptr));
+  parallel_chunks(rows, threads_for(rows * cols, rows), 1, [&](std::size_t r0, std::size_t r1) {
+    for (std::size_t r = r0; r < r1; ++r) {
+      const T* xr = x + r * cols;
+      T* yr = y + r * cols;
+      const T m = k.row_max(xr, cols);
+      if (log) {
+        const double s = k.row_sumexp(xr, m, nullptr, cols);
+        k.row_logsoftmax(xr, yr, m, std::log(s), cols);
+      } else {
+        const double s = k.row_sumexp(xr, m, yr, cols);
+        k.row_scale(yr, yr, 1.0 / s, cols);
+      }
+    }
+  });
+}
+
+template <class T>
+void softmax_bwd_impl(bool log, const T* dy, const T* x, T* dx, std::size_t rows, std::size_t cols) {
+  const auto& k = kern(static_cast<T*>(nullptr));
+  parallel_chunks(rows, threads_for(rows * cols, rows), 1, [&](std::size_t r0, std::size_t r1) {
+    std::vector<T> tmp;  // softmax keeps y somewhere while it still needs dy and x
+    for (std::size_t r = r0; r < r1; ++r) {
+      const T* xr = x + r * cols;
+      const T* gr = dy + r * cols;
+      T* dr = dx + r * cols;
+      const T m = k.row_max(xr, cols);
+      if (log) {
+        const double s = k.row_sumexp(xr, m, nullptr, cols);
+        const double sg = k.row_dot(gr, nullptr, cols);
+        k.row_logsoftmax_bwd(gr, xr, dr, m, sg / s, cols);
+      } else {
+        T* yr = dr;
+        if (dr == gr || dr == xr) {
+          tmp.resize(cols);
+          yr = tmp.data();
+        }
+        const double s = k.row_sumexp(xr, m, yr, cols);
+        k.row_scale(yr, yr, 1.0 / s, cols);
+        const double sy = k.row_dot(gr, yr, cols);
+        k.row_softmax_bwd(gr, yr, dr, sy, cols);
+      }
+    }
+  });
+}
+
+template <class T>
+void prelu_fwd_impl(const T* x, const T* w, T* y, std::size_t rows, std::size_t cols) {
+  const auto& k = kern(static_cast<T*>(nullptr));
+  // cols = 1 (scalar weight): the rows are single elements; split the flat array.
+  const std::size_t unit = cols == 1 ? 64 : 1;
+  const std::size_t units = cols == 1 ? (rows + unit - 1) / unit : rows;
+  parallel_chunks(units, rows * cols < (std::size_t(1) << 17) ? 1 : get_num_threads(), 1,
+                  [&](std::size_t u0, std::size_t u1) {
+                    const std::size_t r0 = u0 * unit, r1 = u1 * unit < rows ? u1 * unit : rows;
+                    k.prelu_fwd(x + r0 * cols, w, y + r0 * cols, (r1 - r0) * cols, cols);
+                  });
+}
+
+template <class T>
+void prelu_bwd_impl(const T* dy, const T* x, const T* w, T* dx, T* dw, std::size_t rows, std::size_t cols) {
+  const auto& k = kern(static_cast<T*>(nullptr));
+  // Fixed blocks of rows (independent of the thread count), each summed into its own
+  // partial row of doubles, then the partials added in block order: deterministic.
+  const std::size_t block = cols >= 4096 ? 1 : 4096 / cols;
+  const std::size_t nblocks = rows == 0 ? 0 : (rows + block - 1) / block;
+  std::vector<double> part(nblocks * cols, 0.0);
+  parallel_chunks(nblocks, rows * cols < (std::size_t(1) << 17) ? 1 : get_num_threads(), 1,
+                  [&](std::size_t b0, std::size_t b1) {
+                    for (std::size_t b = b0; b < b1; ++b) {
+                      const std::size_t r0 = b * block, r1 = r0 + block < rows ? r0 + block : rows;
+                      k.prelu_bwd(dy + r0 * cols, x + r0 * cols, w, dx + r0 * cols, &part[b * cols],
+                                  (r1 - r0) * cols, cols);
+                    }
+                  });
+  for (std::size_t c = 0; c < cols; ++c) {
+    double s = 0;
+    for (std::size_t b = 0; b < nblocks; ++b) s += part[b * cols + c];
+    dw[c] = T(s);
+  }
+}
+
+}  // namespace
+
+void softmax_forward(bool log, const float* x, float* y, std::size_t rows, std::size_t cols) { softmax_fwd_impl(log, x, y, rows, cols); }
+void softmax_forward(bool log, const double* x, double* y, std::size_t rows, std::size_t cols) { softmax_fwd_impl(log, x, y, rows, cols); }
+void softmax_backward(bool log, const float* dy, const float* x, float* dx, std::size_t rows, std::size_t cols) { softmax_bwd_impl(log, dy, x, dx, rows, cols); }
+void softmax_backward(bool log, const double* dy, const double* x, double* dx, std::size_t rows, std::size_t cols) { softmax_bwd_impl(log, dy, x, dx, rows, cols); }
+void prelu_forward(const float* x, const float* w, float* y, std::size_t rows, std::size_t cols) { prelu_fwd_impl(x, w, y, rows, cols); }
+void prelu_forward(const double* x, const double* w, double* y, std::size_t rows, std::size_t cols) { prelu_fwd_impl(x, w, y, rows, cols); }
+void prelu_backward(const float* dy, const float* x, const float* w, float* dx, float* dw, std::size_t rows, std::size_t cols) { prelu_bwd_impl(dy, x, w, dx, dw, rows, cols); }
+void prelu_backward(const double* dy, const double* x, const double* w, double* dx, double* dw, std::size_t rows, std::size_t cols) { prelu_bwd_impl(dy, x, w, dx, dw, rows, cols); }
+
+}  // namespace simdmlp
