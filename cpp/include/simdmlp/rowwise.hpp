@@ -3,8 +3,7 @@
 //
 // softmax:      y = exp(x - max) / sum(exp(x - max))          per row
 // log_softmax:  y = (x - max) - log(sum(exp(x - max)))        per row
-//   x - max is formed exactly (two-sum) and fed to exp as hi + lo; the row sum is
-//   compensated and finished in double, so every output is within
+//   The row sum is compensated (Kahan, per lane) and finished in double, so every output is within
 //   2^-20 |y| + 2^-24 (float32) / 2^-48 |y| + 2^-52 (float64) of the exact value for rows
 //   of any length. A row holding NaN or +inf (or only -inf) gives NaN in every element.
 // Backward (from x, recomputing softmax):
