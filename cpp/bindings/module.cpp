@@ -9,6 +9,7 @@ namespace simdmlp::bind {
 void register_runtime(py::module_& m);
 void register_activations(py::module_& m);
 void register_rowwise(py::module_& m);
+void register_sweep(py::module_& m);
 }  // namespace simdmlp::bind
 
 #ifndef SIMDMLP_VERSION
@@ -22,4 +23,5 @@ PYBIND11_MODULE(_core, m) {
   simdmlp::bind::register_runtime(m);
   simdmlp::bind::register_activations(m);
   simdmlp::bind::register_rowwise(m);
+  simdmlp::bind::register_sweep(m);
 }

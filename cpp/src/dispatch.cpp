@@ -122,6 +122,9 @@ int isa_vector_bytes(Isa isa) {
   }
 }
 
+// The table of any supported ISA (tools that compare ISAs in one pass, e.g. sweep.cpp).
+const KernelTable& kernels_for(Isa isa) { return *table_of(isa); }
+
 const KernelTable& current_kernels() {
   ensure_init();
   return *g_table.load(std::memory_order_acquire);
