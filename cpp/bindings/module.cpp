@@ -10,6 +10,7 @@ void register_runtime(py::module_& m);
 void register_activations(py::module_& m);
 void register_rowwise(py::module_& m);
 void register_sweep(py::module_& m);
+void register_optim(py::module_& m);
 }  // namespace simdmlp::bind
 
 #ifndef SIMDMLP_VERSION
@@ -24,4 +25,5 @@ PYBIND11_MODULE(_core, m) {
   simdmlp::bind::register_activations(m);
   simdmlp::bind::register_rowwise(m);
   simdmlp::bind::register_sweep(m);
+  simdmlp::bind::register_optim(m);
 }
