@@ -113,12 +113,14 @@ def info() -> dict:
     }
 
 
+from . import nn, optim  # noqa: E402  (the MLP layer over the kernels above)
+
 if _os.environ.get("SIMDMLP_ISA"):
     _core._set_isa(_os.environ["SIMDMLP_ISA"])  # ValueError here beats silently ignoring it
 
 __all__ = [
     "ACTIVATIONS", "ELEMENTWISE", "Activation", "__version__", "activation", "available_isas",
-    "current_isa", "get_num_threads", "info",
+    "current_isa", "get_num_threads", "info", "nn", "optim",
     "set_num_threads", "use_isa",
     *ACTIVATIONS, *(n + "_backward" for n in ACTIVATIONS),
 ]
