@@ -11,6 +11,7 @@ void register_activations(py::module_& m);
 void register_rowwise(py::module_& m);
 void register_sweep(py::module_& m);
 void register_optim(py::module_& m);
+void register_gemm(py::module_& m);
 }  // namespace simdmlp::bind
 
 #ifndef SIMDMLP_VERSION
@@ -26,4 +27,5 @@ PYBIND11_MODULE(_core, m) {
   simdmlp::bind::register_rowwise(m);
   simdmlp::bind::register_sweep(m);
   simdmlp::bind::register_optim(m);
+  simdmlp::bind::register_gemm(m);
 }

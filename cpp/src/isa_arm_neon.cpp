@@ -16,5 +16,6 @@ namespace simdmlp::neon {
 #include "simd/math.inc"
 #include "kernels/activations.inc"
 #include "simd/fill_table.inc"
+#include "gemm/gemm_isa.inc"
 }  // namespace simdmlp::neon
 #endif

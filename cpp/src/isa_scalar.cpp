@@ -13,4 +13,5 @@ namespace simdmlp::scalar {
 #include "simd/math.inc"
 #include "kernels/activations.inc"
 #include "simd/fill_table.inc"
+#include "gemm/gemm_isa.inc"
 }  // namespace simdmlp::scalar

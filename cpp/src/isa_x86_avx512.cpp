@@ -24,6 +24,7 @@ namespace simdmlp::avx512 {
 #include "simd/math.inc"
 #include "kernels/activations.inc"
 #include "simd/fill_table.inc"
+#include "gemm/gemm_isa.inc"
 }  // namespace simdmlp::avx512
 
 #if defined(__clang__)

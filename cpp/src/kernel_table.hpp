@@ -35,3 +35,6 @@ namespace neon { extern const KernelTable table; }
 const KernelTable& current_kernels();
 
 }  // namespace simdmlp
+
+// The GEMM half of each ISA (cpp/src/gemm/gemm_isa.inc).
+#include "gemm/gemm_table.hpp"

@@ -25,6 +25,9 @@ for _name in ACTIVATIONS:
     globals()[_name + "_backward"] = getattr(_core, _name + "_backward")
 del _name
 
+# Dense layer on simdmlp's own packed GEMM (cpp/src/gemm/): y = act(x @ W + b).
+from ._core import PackedWeights, dense, dense_backward, dense_forward, matmul  # noqa: E402
+
 _PARAMS = {info["name"]: dict(info["params"]) for info in _core._ACTIVATION_INFO}
 _PARAMS.update({"prelu": {"weight": 0.25}, "softmax": {"axis": -1}, "log_softmax": {"axis": -1}})
 
@@ -123,4 +126,5 @@ __all__ = [
     "current_isa", "get_num_threads", "info", "nn", "optim",
     "set_num_threads", "use_isa",
     *ACTIVATIONS, *(n + "_backward" for n in ACTIVATIONS),
+    "PackedWeights", "dense", "dense_backward", "dense_forward", "matmul",
 ]

@@ -313,3 +313,48 @@ def log_softmax_backward(grad_output, x, axis=-1):
 
 # --- dense layer: matmul, dense, dense_forward, dense_backward --------------------------
 # (this section is owned by the GEMM work; activations go above it)
+
+
+def matmul(a, b):
+    """a @ b for 2-d a (M, K) and b (K, N)."""
+    return np.matmul(a, b)
+
+
+def _activation_forward(name, z, params):
+    if name is None:
+        return z
+    return globals()[name](z, **params)
+
+
+def _activation_backward(name, grad_y, z, params):
+    if name is None:
+        return grad_y
+    grad_z = globals()[name + "_backward"](grad_y, z, **params)
+    return grad_z[0] if name == "prelu" else grad_z  # prelu: (grad_x, grad_weight)
+
+
+def dense_forward(x, W, b=None, activation=None, **params):
+    """(y, z) with z = x @ W + b (x (n, in), W (in, out), b (out,)) and y = activation(z);
+    z is y when activation is None. activation is a name of this module's functions, with
+    its parameters as keywords."""
+    z = x @ W
+    if b is not None:
+        z = z + b
+    y = _activation_forward(activation, z, params)
+    return y, z
+
+
+def dense(x, W, b=None, activation=None, **params):
+    """activation(x @ W + b)."""
+    return dense_forward(x, W, b, activation, **params)[0]
+
+
+def dense_backward(grad_y, x, W, z, activation=None, has_bias=True, **params):
+    """(grad_x, grad_W, grad_b) of y = activation(x @ W + b):
+    grad_z = activation_backward(grad_y, z), grad_x = grad_z @ W.T, grad_W = x.T @ grad_z,
+    grad_b = grad_z summed over the rows (None without a bias)."""
+    grad_z = _activation_backward(activation, grad_y, z, params)
+    grad_x = grad_z @ W.T
+    grad_W = x.T @ grad_z
+    grad_b = grad_z.sum(axis=0) if has_bias else None
+    return grad_x, grad_W, grad_b

@@ -1,0 +1,78 @@
+// The per-ISA half of the GEMM (internal): micro-kernel shape, blocking, packing and the
+// block ("macro") kernel, filled by cpp/src/gemm/gemm_isa.inc inside each ISA's
+// namespace. The portable half (blocking loops, threading, scratch) is gemm.cpp.
+#pragma once
+#include <cstddef>
+
+#include "kernel_table.hpp"
+#include "simdmlp/gemm.hpp"
+
+namespace simdmlp {
+
+// How a block kernel starts each accumulator.
+enum GemmInit : int { kInitZero = 0, kInitBias = 1, kInitLoad = 2 };
+
+// One call of the block kernel: C[0:mc, 0:nc] (+)= A[0:mc, 0:kc] B[0:kc, 0:nc].
+//   A: packed (MR-row micro-panels, k-major, zero-padded: panel p at a + p*kc*MR) or
+//      direct (element (i, k) at a[i*a_rs + k*a_cs]).
+//   B: NR-column micro-panels; panel p at b + p*b_ps, row k of a panel at + k*b_ld,
+//      NR contiguous values (zero-padded when packed). A direct B (b_ld = row stride,
+//      b_ps = NR) has no padding, so its last partial panel comes from `b_tail`
+//      (kc x NR, row stride NR) instead.
+//   init: the accumulator's start (kInitLoad continues the chain stored in C).
+//   act: when set (last K block only), y[i, :] = act(c[i, :]) after each tile's store.
+template <class T>
+struct BlockArgs {
+  gemm_index mc, nc, kc;
+  const T* a;
+  gemm_index a_rs, a_cs;
+  bool a_packed;
+  const T* b;
+  gemm_index b_ps, b_ld;
+  const T* b_tail;
+  T* c;
+  gemm_index ldc;
+  int init;
+  const T* bias;
+  ActFwdFn<T> act;
+  const ActParams<T>* params;
+  T* y;
+  gemm_index ldy;
+};
+
+template <class T>
+struct GemmKernels {
+  int mr, nr, kc, mc, nc;
+  int small_m;  // M up to this uses the direct (unpacked) path
+  // dst = the kc x nc block of B (element (k, j) at b[k*rs + j*cs]) as NR-column
+  // micro-panels, panel p at dst + p*ps, zero-padded to NR columns.
+  void (*pack_b)(gemm_index kc, gemm_index nc, const T* b, gemm_index rs, gemm_index cs, T* dst,
+                 gemm_index ps);
+  // dst = the mc x kc block of A as MR-row micro-panels (panel p at dst + p*kc*MR).
+  void (*pack_a)(gemm_index mc, gemm_index kc, const T* a, gemm_index rs, gemm_index cs, T* dst);
+  void (*block)(const BlockArgs<T>& g);
+  // Rows [0, m) of the backward elementwise sweep over n columns (see gemm.hpp).
+  void (*bwd_rows)(gemm_index m, gemm_index n, const T* gy, gemm_index ldgy, const T* z,
+                   gemm_index ldz, T* gz, gemm_index ldgz, ActBwdFn<T> bwd,
+                   const ActParams<T>* params, T* db);
+};
+
+struct GemmTable {
+  GemmKernels<float> f32;
+  GemmKernels<double> f64;
+  // 16 independent vector FMA chains for `iters` iterations; returns a value that
+  // depends on all of them (so the loop cannot be removed). *lanes_out = vector lanes.
+  double (*fma_probe_f32)(long iters, int* lanes_out);
+  double (*fma_probe_f64)(long iters, int* lanes_out);
+};
+
+namespace scalar { extern const GemmTable gemm_table; }
+#if defined(SIMDMLP_X86)
+namespace avx2 { extern const GemmTable gemm_table; }
+namespace avx512 { extern const GemmTable gemm_table; }
+#endif
+#if defined(SIMDMLP_NEON)
+namespace neon { extern const GemmTable gemm_table; }
+#endif
+
+}  // namespace simdmlp
