@@ -99,7 +99,20 @@ void detach_if_overlapping(FloatArray& a, const py::array& other) {
 }
 
 py::object Result::finish() {
-  if (half) result[py::ellipsis()] = compute;  // float32 -> float16, written into the result
+  if (half) {
+    // float32 -> float16, written into the result. Values beyond float16's range become
+    // +-inf, which is the float16 answer; NumPy would warn "overflow encountered in cast",
+    // which is not an error of the computation, so the cast runs under errstate(over=ignore).
+    py::object ctx = py::module_::import("numpy").attr("errstate")(py::arg("over") = "ignore");
+    ctx.attr("__enter__")();
+    try {
+      result[py::ellipsis()] = compute;
+    } catch (...) {
+      ctx.attr("__exit__")(py::none(), py::none(), py::none());
+      throw;
+    }
+    ctx.attr("__exit__")(py::none(), py::none(), py::none());
+  }
   return result;
 }
 

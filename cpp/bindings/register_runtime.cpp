@@ -11,13 +11,24 @@
 namespace simdmlp::bind {
 namespace {
 
+// An integer as Python's operator.index takes it (int, np.int64, ...; not bool, not
+// float), at least 1; counts above 4096 are capped there.
 int checked_threads(const char* fn, py::handle n) {
-  if (!py::isinstance<py::int_>(n) || py::isinstance<py::bool_>(n))
-    throw py::type_error(std::string(fn) + ": n must be an int, got " +
-                         std::string(py::str(py::type::handle_of(n).attr("__name__"))));
-  const long long v = n.cast<long long>();
-  if (v < 1) throw py::value_error(std::string(fn) + ": n must be >= 1, got " + std::to_string(v));
-  return v > 4096 ? 4096 : int(v);
+  const auto type_name = [&] { return std::string(py::str(py::type::handle_of(n).attr("__name__"))); };
+  // bool and np.bool_ are ints to Python but never a thread count
+  if (py::isinstance<py::bool_>(n) || type_name() == "bool" || !PyIndex_Check(n.ptr()))
+    throw py::type_error(std::string(fn) + ": n must be an int, got " + type_name());
+  PyObject* idx = PyNumber_Index(n.ptr());
+  if (!idx) {
+    PyErr_Clear();
+    throw py::type_error(std::string(fn) + ": n must be an int, got " + type_name());
+  }
+  py::int_ v = py::reinterpret_steal<py::int_>(idx);
+  int overflow = 0;
+  const long long x = PyLong_AsLongLongAndOverflow(v.ptr(), &overflow);
+  if (overflow < 0 || (overflow == 0 && x < 1))
+    throw py::value_error(std::string(fn) + ": n must be >= 1, got " + std::string(py::str(v)));
+  return overflow > 0 || x > 4096 ? 4096 : int(x);
 }
 
 float* f32_buffer(const char* fn, const char* arg, py::handle a, bool writeable) {
