@@ -20,6 +20,9 @@ AdaGrad       sum += g'^2; p -= lr / (1 + (t - 1) lr_decay) * g' / (sqrt(sum) + 
 """
 from __future__ import annotations
 
+import math
+import numbers
+
 import numpy as np
 
 from . import _core
@@ -31,17 +34,39 @@ class Optimizer:
     """Base class: holds the parameters, their per-parameter state and the step count."""
 
     def __init__(self, params, **hyper):
+        name = type(self).__name__
+        if isinstance(params, np.ndarray):
+            raise TypeError(f"{name}: params must be model.parameters() (objects with .value and .grad), "
+                            "not an array")
         self.params = list(params)
         if not self.params:
-            raise ValueError(f"{type(self).__name__}: got an empty parameter list")
+            raise ValueError(f"{name}: got an empty parameter list")
+        seen = set()
         for p in self.params:
             if not (hasattr(p, "value") and hasattr(p, "grad")):
-                raise TypeError(f"{type(self).__name__}: parameters must have .value and .grad "
+                raise TypeError(f"{name}: parameters must have .value and .grad "
                                 f"(use model.parameters()), got {type(p).__name__}")
+            value = p.value
+            if not isinstance(value, np.ndarray) or value.dtype not in (np.float32, np.float64):
+                raise TypeError(f"{name}: a parameter is not a float32 or float64 ndarray "
+                                f"({type(value).__name__} {getattr(value, 'dtype', '')})")
+            key = (id(p.layer), p.name) if hasattr(p, "layer") else id(value)
+            if key in seen:
+                raise ValueError(f"{name}: a parameter appears more than once ({p!r})")
+            seen.add(key)
         for k, v in hyper.items():
-            if isinstance(v, (int, float)) and not isinstance(v, bool) and v < 0:
-                raise ValueError(f"{type(self).__name__}: {k} must be >= 0, got {v}")
-        self.hyper = hyper
+            if k in ("nesterov", "centered"):
+                if not isinstance(v, (bool, np.bool_)):
+                    raise TypeError(f"{name}: {k} must be True or False, got {v!r}")
+                continue
+            vs = v if k == "betas" else (v,)
+            for x in vs:
+                if not isinstance(x, numbers.Real) or isinstance(x, (bool, np.bool_)):
+                    raise TypeError(f"{name}: {k} must be a number, got {v!r}")
+                if not math.isfinite(x) or x < 0:
+                    raise ValueError(f"{name}: {k} must be a finite number >= 0, got {v!r}")
+        self.hyper = {k: bool(v) if k in ("nesterov", "centered") else tuple(map(float, v)) if k == "betas"
+                      else float(v) for k, v in hyper.items()}
         self.state = [dict() for _ in self.params]
         self.steps = 0
 
@@ -76,10 +101,10 @@ class SGD(Optimizer):
     and L2 weight decay (torch.optim.SGD)."""
 
     def __init__(self, params, lr=1e-3, momentum=0.0, dampening=0.0, nesterov=False, weight_decay=0.0):
-        if nesterov and (momentum <= 0 or dampening != 0):
-            raise ValueError("SGD: nesterov momentum needs momentum > 0 and dampening = 0")
         super().__init__(params, lr=lr, momentum=momentum, dampening=dampening, nesterov=nesterov,
                          weight_decay=weight_decay)
+        if nesterov and (momentum <= 0 or dampening != 0):
+            raise ValueError("SGD: nesterov momentum needs momentum > 0 and dampening = 0")
 
     def _update(self, p, g, st):
         h = self.hyper
@@ -97,10 +122,11 @@ class Adam(Optimizer):
     _decoupled = False
 
     def __init__(self, params, lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=0.0):
-        b1, b2 = betas
-        if not (0 <= b1 < 1 and 0 <= b2 < 1):
-            raise ValueError(f"{type(self).__name__}: betas must be in [0, 1), got {betas}")
-        super().__init__(params, lr=lr, betas=(b1, b2), eps=eps, weight_decay=weight_decay)
+        if not isinstance(betas, (tuple, list)) or len(betas) != 2:
+            raise TypeError(f"{type(self).__name__}: betas must be a pair (beta1, beta2), got {betas!r}")
+        super().__init__(params, lr=lr, betas=tuple(betas), eps=eps, weight_decay=weight_decay)
+        if not all(b < 1 for b in self.hyper["betas"]):
+            raise ValueError(f"{type(self).__name__}: betas must be in [0, 1), got {betas!r}")
 
     def _update(self, p, g, st):
         h = self.hyper
@@ -127,6 +153,8 @@ class RMSprop(Optimizer):
     def __init__(self, params, lr=1e-2, alpha=0.99, eps=1e-8, weight_decay=0.0, momentum=0.0, centered=False):
         super().__init__(params, lr=lr, alpha=alpha, eps=eps, weight_decay=weight_decay, momentum=momentum,
                          centered=centered)
+        if self.hyper["alpha"] > 1:
+            raise ValueError(f"RMSprop: alpha must be in [0, 1], got {alpha!r}")
 
     def _update(self, p, g, st):
         h = self.hyper
