@@ -16,8 +16,10 @@ Conventions:
 """
 from __future__ import annotations
 
+import copy
 import json
 import math
+import numbers
 import sys
 import time
 
@@ -41,11 +43,58 @@ def _rng(rng):
     raise TypeError(f"rng must be an int, None or a numpy.random.Generator, got {type(rng).__name__}")
 
 
-def _dtype(dtype):
-    dt = np.dtype(dtype)
+def _dtype(dtype, where="dtype"):
+    try:
+        dt = np.dtype(dtype)
+    except TypeError:
+        raise TypeError(f"{where} must be float32 or float64, got {dtype!r}") from None
     if dt not in (np.float32, np.float64):
-        raise TypeError(f"dtype must be float32 or float64, got {dt}")
+        raise TypeError(f"{where} must be float32 or float64, got {dt}")
     return dt
+
+
+def _is_real(v):
+    return isinstance(v, numbers.Real) and not isinstance(v, (bool, np.bool_))
+
+
+def _act_params(where, name, params):
+    """Check an activation's parameters when the layer is built (not at its first forward)
+    and return them as plain Python values (JSON-safe, exact: a float32 value is a double
+    exactly): known names, finite numbers, strings where the kernel takes a string, an int
+    axis, a number or a list of numbers for prelu's weight."""
+    from . import _PARAMS
+
+    allowed = _PARAMS[name]
+    unknown = sorted(set(params) - set(allowed))
+    if unknown:
+        raise TypeError(f"{where}: activation {name!r} takes parameters {sorted(allowed) or 'none'}, "
+                        f"got {unknown}")
+    out = {}
+    for key, value in params.items():
+        if isinstance(allowed[key], str):
+            if not isinstance(value, str):
+                raise TypeError(f"{where}: {name} parameter {key} must be a str, got {value!r}")
+            out[key] = value
+        elif key == "axis":
+            if not isinstance(value, (int, np.integer)) or isinstance(value, (bool, np.bool_)):
+                raise TypeError(f"{where}: {name} parameter axis must be an int, got {value!r}")
+            out[key] = int(value)
+        elif key == "weight" and np.ndim(value) == 1:
+            w = np.asarray(value)
+            if w.size == 0 or w.dtype.kind not in "iuf" or not np.all(np.isfinite(w)):
+                raise ValueError(f"{where}: prelu weight must be a finite number or a 1-d array of them, "
+                                 f"got {value!r}")
+            out[key] = [float(v) for v in w]
+        else:
+            if not _is_real(value) or not math.isfinite(float(value)):
+                raise ValueError(f"{where}: {name} parameter {key} must be a finite number, got {value!r}")
+            out[key] = float(value)
+    if name in _core.ACTIVATIONS:  # elementwise: let the kernel check the values on one element
+        try:
+            getattr(_core, name)(np.zeros(1), **out)
+        except (TypeError, ValueError) as e:
+            raise ValueError(f"{where}: bad parameters for {name}: {e}") from None
+    return out
 
 
 class Parameter:
@@ -76,7 +125,7 @@ class Layer:
         return []
 
     def config(self):
-        raise NotImplementedError
+        raise NotImplementedError(f"{type(self).__name__} has no config(), so it cannot be saved")
 
     def __call__(self, x, training=False):
         return self.forward(x, training=training)
@@ -158,12 +207,17 @@ class Dense(Layer):
         if activation is not None and activation not in _core.ACTIVATIONS:
             raise ValueError(f"Dense: activation must be None or one of {', '.join(_core.ACTIVATIONS)}, "
                              f"got {activation!r}")
+        if activation is None and act_params:
+            raise TypeError(f"Dense: activation parameters {sorted(act_params)} given without an activation")
+        act_params = _act_params("Dense", activation, act_params) if activation is not None else {}
         init_name = _auto_init(activation) if init == "auto" else init
-        if init_name not in INITS:
+        if not isinstance(init_name, str) or init_name not in INITS:
             raise ValueError(f"Dense: init must be 'auto' or one of {', '.join(INITS)}, got {init!r}")
-        dt = _dtype(dtype)
+        if not isinstance(bias, (bool, np.bool_)):
+            raise TypeError(f"Dense: bias must be True or False, got {bias!r}")
+        dt = _dtype(dtype, "Dense: dtype")
         self.in_features, self.out_features = int(in_features), int(out_features)
-        self.activation, self.act_params, self.init = activation, dict(act_params), init
+        self.activation, self.act_params, self.init = activation, act_params, init
         self.bias = bool(bias)
         gen = _rng(rng)
         self.W = np.ascontiguousarray(INITS[init_name](gen, self.in_features, self.out_features,
@@ -217,13 +271,18 @@ class Dense(Layer):
 
 class Activation(Layer):
     """An activation as its own layer: ``Activation("tanh")``, ``Activation("softmax",
-    axis=-1)``. Backward uses the input saved by the last training forward."""
+    axis=-1)``, any name of ``simdmlp.ACTIVATIONS`` with its parameters (checked here).
+    Backward uses the input saved by the last training forward; for prelu the weight is a
+    fixed parameter (its gradient is not kept)."""
 
     def __init__(self, name, **params):
+        from . import ACTIVATIONS
         from . import Activation as _Bound
 
+        if not isinstance(name, str) or name not in ACTIVATIONS:
+            raise ValueError(f"Activation: unknown activation {name!r}; choose from {', '.join(ACTIVATIONS)}")
         self.name = name
-        self.fn = _Bound(name, **params)  # validates the name and the parameters
+        self.fn = _Bound(name, **_act_params("Activation", name, params))
         self.x = None
 
     @property
@@ -242,42 +301,74 @@ class Activation(Layer):
         return g[0] if isinstance(g, tuple) else g
 
     def config(self):
-        params = {k: v for k, v in self.fn.params.items()}
-        return {"type": "Activation", "name": self.name, "params": params}
+        return {"type": "Activation", "name": self.name, "params": dict(self.fn.params)}
 
     def __repr__(self):
         return f"Activation({self.name!r})"
 
 
 # --- losses ---------------------------------------------------------------------------
-class MSELoss:
-    """Mean squared error over all elements (torch.nn.MSELoss):
-    L = mean((pred - target)^2); dL/dpred = 2 (pred - target) / N, N = pred.size."""
+def _pred(where, pred):
+    pred = np.asarray(pred)
+    if pred.dtype not in (np.float32, np.float64):
+        raise TypeError(f"{where}: predictions must be float32 or float64, got {pred.dtype}")
+    if pred.size == 0:
+        raise ValueError(f"{where}: empty batch (shape {pred.shape}); the mean is undefined")
+    return pred
+
+
+def _same_shape_target(where, pred, target):
+    """target as pred's dtype and shape; a (N,) target goes with (N, 1) predictions."""
+    t = np.asarray(target)
+    if t.dtype.kind not in "biuf":
+        raise TypeError(f"{where}: target must be numeric, got dtype {t.dtype}")
+    if t.shape != pred.shape:
+        if t.ndim == 1 and pred.ndim == 2 and pred.shape[1] == 1 and t.shape[0] == pred.shape[0]:
+            t = t[:, None]
+        else:
+            raise ValueError(f"{where}: predictions have shape {pred.shape} but target has shape {t.shape}")
+    return t.astype(pred.dtype, copy=False)
+
+
+class _Loss:
+    def backward(self):
+        if getattr(self, "_grad_inputs", None) is None:
+            raise RuntimeError(f"{type(self).__name__}.backward: call forward(pred, target) first")
+        return self._backward()
+
+    def __call__(self, pred, target):
+        return self.forward(pred, target)
+
+    def __repr__(self):
+        return f"{type(self).__name__}()"
+
+
+class MSELoss(_Loss):
+    """Mean squared error over all N = pred.size elements (torch.nn.MSELoss, not halved):
+    L = (1/N) sum (pred - target)^2; dL/dpred = 2 (pred - target) / N.
+    A target of shape (N,) is taken as a column for predictions of shape (N, 1)."""
 
     def forward(self, pred, target):
-        pred = np.asarray(pred)
-        target = np.asarray(target, dtype=pred.dtype)
-        if target.shape != pred.shape:
-            if target.ndim == 1 and pred.ndim == 2 and pred.shape[1] == 1 and target.shape[0] == pred.shape[0]:
-                target = target[:, None]
-            else:
-                raise ValueError(f"MSELoss: pred has shape {pred.shape} but target has shape {target.shape}")
+        pred = _pred("MSELoss", pred)
+        target = _same_shape_target("MSELoss", pred, target)
         self.diff = pred - target
-        return float(np.mean(self.diff.astype(np.float64) ** 2))
+        self._grad_inputs = True
+        d = self.diff.astype(np.float64)
+        return float(np.mean(d * d))
 
-    def backward(self):
-        return (2.0 / self.diff.size) * self.diff
-
-    __call__ = forward
+    def _backward(self):
+        return 2 * self.diff / self.diff.size
 
 
-class SoftmaxCrossEntropyLoss:
-    """Softmax + cross-entropy, fused and stable (torch.nn.CrossEntropyLoss on logits):
-    L = mean_i(logsumexp(z_i) - z_i[y_i]); dL/dz = (softmax(z) - onehot(y)) / N.
-    ``target`` is integer labels (N,) or one-hot / probabilities (N, C)."""
+class SoftmaxCrossEntropyLoss(_Loss):
+    """Softmax + cross-entropy on logits z (N, C), fused and stable
+    (torch.nn.CrossEntropyLoss): with t the one-hot rows of integer labels (N,), or given
+    rows (N, C) (one-hot or probabilities),
+    L = -(1/N) sum_i sum_c t_ic log softmax(z_i)_c, log softmax from the native log-sum-exp;
+    dL/dz = (softmax(z) * sum_c t_c - t) / N, that is (softmax(z) - onehot) / N."""
 
     def forward(self, logits, target):
-        z = np.asarray(logits)
+        z = _pred("SoftmaxCrossEntropyLoss", logits)
         if z.ndim != 2:
             raise ValueError(f"SoftmaxCrossEntropyLoss: logits must be 2-d (batch, classes), got shape {z.shape}")
         n, c = z.shape
@@ -290,55 +381,72 @@ class SoftmaxCrossEntropyLoss:
                     raise TypeError(f"SoftmaxCrossEntropyLoss: integer labels expected, got dtype {t.dtype}")
             if t.shape[0] != n:
                 raise ValueError(f"SoftmaxCrossEntropyLoss: {t.shape[0]} labels for {n} rows of logits")
-            if t.size and (t.min() < 0 or t.max() >= c):
+            if t.min() < 0 or t.max() >= c:
                 raise ValueError(f"SoftmaxCrossEntropyLoss: labels must be in [0, {c - 1}], "
                                  f"got range [{t.min()}, {t.max()}]")
             onehot = np.zeros_like(z)
             onehot[np.arange(n), t] = 1
+            self.row_sum = None
         elif t.shape == z.shape:
+            if t.dtype.kind not in "biuf":
+                raise TypeError(f"SoftmaxCrossEntropyLoss: target must be numeric, got dtype {t.dtype}")
             onehot = t.astype(z.dtype, copy=False)
+            self.row_sum = onehot.sum(axis=1, keepdims=True)
         else:
             raise ValueError(f"SoftmaxCrossEntropyLoss: target has shape {t.shape}, logits {z.shape}")
         logp = _core.log_softmax(z)
-        self.p = np.exp(logp)
+        self.p = _core.softmax(z)
         self.onehot = onehot
+        self._grad_inputs = True
         return float(-np.sum(onehot * logp, dtype=np.float64) / n)
 
-    def backward(self):
-        n = self.p.shape[0]
-        return (self.p - self.onehot) * (1.0 / n)
-
-    __call__ = forward
+    def _backward(self):
+        p = self.p if self.row_sum is None else self.p * self.row_sum
+        return (p - self.onehot) / self.p.shape[0]
 
 
-class BCEWithLogitsLoss:
-    """Binary cross-entropy on logits (torch.nn.BCEWithLogitsLoss), stable:
-    L = mean(softplus(z) - z y); dL/dz = (sigmoid(z) - y) / N, N = z.size."""
+class BCEWithLogitsLoss(_Loss):
+    """Binary cross-entropy on logits (torch.nn.BCEWithLogitsLoss), mean over all N
+    elements, in the stable form: L = (1/N) sum [softplus(z) - z y]
+    (= -y log sigmoid(z) - (1 - y) log(1 - sigmoid(z))); dL/dz = (sigmoid(z) - y) / N.
+    A target of shape (N,) is taken as a column for logits of shape (N, 1)."""
 
     def forward(self, logits, target):
-        z = np.asarray(logits)
-        y = np.asarray(target, dtype=z.dtype)
-        if y.shape != z.shape:
-            if y.ndim == 1 and z.ndim == 2 and z.shape[1] == 1 and y.shape[0] == z.shape[0]:
-                y = y[:, None]
-            else:
-                raise ValueError(f"BCEWithLogitsLoss: logits have shape {z.shape} but target has shape {y.shape}")
+        z = _pred("BCEWithLogitsLoss", logits)
+        y = _same_shape_target("BCEWithLogitsLoss", z, target)
         self.z, self.y = z, y
+        self._grad_inputs = True
         return float(np.mean(_core.softplus(z).astype(np.float64) - z.astype(np.float64) * y))
 
-    def backward(self):
-        return (_core.sigmoid(self.z) - self.y) * (1.0 / self.z.size)
-
-    __call__ = forward
+    def _backward(self):
+        return (_core.sigmoid(self.z) - self.y) / self.z.size
 
 
 _LOSSES = {"mse": MSELoss, "cross_entropy": SoftmaxCrossEntropyLoss, "bce_with_logits": BCEWithLogitsLoss}
 
 
 # --- containers -----------------------------------------------------------------------
+def _loss_obj(where, loss):
+    if isinstance(loss, str):
+        if loss not in _LOSSES:
+            raise ValueError(f"{where}: unknown loss {loss!r}; choose from {', '.join(_LOSSES)}")
+        return _LOSSES[loss]()
+    if not (hasattr(loss, "forward") and hasattr(loss, "backward")):
+        raise TypeError(f"{where}: loss must be a loss object or one of {', '.join(_LOSSES)}, "
+                        f"got {type(loss).__name__}")
+    return loss
+
+
+def _check_int(where, name, value, low):
+    if not isinstance(value, (int, np.integer)) or isinstance(value, (bool, np.bool_)) or value < low:
+        raise ValueError(f"{where}: {name} must be an int >= {low}, got {value!r}")
+    return int(value)
+
+
 class Sequential(Layer):
     """Layers applied in order; ``backward`` runs them in reverse. Also the model API:
-    ``fit``, ``predict``, ``evaluate``, ``save``."""
+    ``fit``, ``predict``, ``evaluate``, ``save``. Every parameter has one dtype (the
+    model's ``dtype``); inputs of another float dtype are refused, not silently cast."""
 
     def __init__(self, *layers):
         if len(layers) == 1 and isinstance(layers[0], (list, tuple)):
@@ -346,6 +454,9 @@ class Sequential(Layer):
         for layer in layers:
             if not isinstance(layer, Layer):
                 raise TypeError(f"Sequential: expected layers, got {type(layer).__name__}")
+        dtypes = sorted({np.dtype(p.value.dtype).name for layer in layers for p in layer.parameters()})
+        if len(dtypes) > 1:
+            raise TypeError(f"Sequential: the layers mix dtypes {', '.join(dtypes)}; build them with one dtype")
         self.layers = list(layers)
 
     def forward(self, x, training=True):
@@ -363,16 +474,15 @@ class Sequential(Layer):
 
     @property
     def dtype(self):
-        for layer in self.layers:
-            if isinstance(layer, Dense):
-                return layer.dtype
-        return np.dtype(np.float32)
+        params = self.parameters()
+        return np.dtype(params[0].value.dtype) if params else np.dtype(np.float32)
 
     @property
     def in_features(self):
         for layer in self.layers:
-            if isinstance(layer, Dense):
-                return layer.in_features
+            nf = getattr(layer, "in_features", None)
+            if nf is not None:
+                return nf
         return None
 
     # -- the model API --
@@ -383,28 +493,41 @@ class Sequential(Layer):
         nf = self.in_features
         if nf is not None and X.shape[1] != nf:
             raise ValueError(f"{fn}: X has {X.shape[1]} features but the model expects {nf}")
-        if not (np.issubdtype(X.dtype, np.floating) or np.issubdtype(X.dtype, np.integer)):
+        if X.dtype.kind == "f" and X.dtype != self.dtype:
+            raise TypeError(f"{fn}: X has dtype {X.dtype} but the model's parameters are {self.dtype}; "
+                            f"convert X (X.astype(np.{self.dtype.name})) or build the model with "
+                            f"dtype=np.{X.dtype.name}")
+        if X.dtype.kind not in "biuf":
             raise TypeError(f"{fn}: X has dtype {X.dtype}, expected numbers")
         X = np.ascontiguousarray(X, dtype=self.dtype)
         if not np.all(np.isfinite(X)):
             raise ValueError(f"{fn}: X contains NaN or infinity")
         if y is not None:
             y = np.asarray(y)
+            if y.ndim == 0:
+                raise ValueError(f"{fn}: y must have one entry (or row) per sample, got a scalar")
+            if y.dtype.kind not in "biuf":
+                raise TypeError(f"{fn}: y has dtype {y.dtype}, expected numbers")
             if y.shape[0] != X.shape[0]:
                 raise ValueError(f"{fn}: X has {X.shape[0]} samples but y has {y.shape[0]}")
-            if np.issubdtype(y.dtype, np.floating) and not np.all(np.isfinite(y)):
+            if y.dtype.kind == "f" and not np.all(np.isfinite(y)):
                 raise ValueError(f"{fn}: y contains NaN or infinity")
         return X, y
 
     def predict(self, X, batch_size=1024):
-        """Forward pass in inference mode (no state kept), in batches."""
+        """Forward pass in inference mode (no state kept), in batches of ``batch_size`` rows:
+        the model's outputs (logits for a classifier without an output activation)."""
+        batch_size = _check_int("predict", "batch_size", batch_size, 1)
         X, _ = self._check_xy("predict", X)
         outs = [self.forward(X[i:i + batch_size], training=False) for i in range(0, X.shape[0], batch_size)]
         return np.concatenate(outs) if outs else self.forward(X, training=False)
 
     def evaluate(self, X, y, loss=None, batch_size=1024):
-        """Mean loss over (X, y) and, for classification losses, accuracy."""
-        loss = self._loss(loss)
+        """{"loss": mean loss over (X, y)} and, for SoftmaxCrossEntropyLoss, "accuracy"
+        (argmax of the logits against the labels, or the argmax of one-hot rows); for
+        BCEWithLogitsLoss, "accuracy" of (logit > 0) against (target > 0.5). ``loss``
+        defaults to the one of the last ``fit`` (else cross-entropy)."""
+        loss = self._loss(loss, "evaluate")
         X, y = self._check_xy("evaluate", X, y)
         pred = self.predict(X, batch_size)
         out = {"loss": loss.forward(pred, y)}
@@ -415,43 +538,54 @@ class Sequential(Layer):
             out["accuracy"] = float(np.mean((pred.reshape(y.shape) > 0) == (y > 0.5)))
         return out
 
-    def _loss(self, loss):
+    def _loss(self, loss, where):
         if loss is None:
-            loss = getattr(self, "_last_loss", None) or SoftmaxCrossEntropyLoss()
-        if isinstance(loss, str):
-            if loss not in _LOSSES:
-                raise ValueError(f"unknown loss {loss!r}; choose from {', '.join(_LOSSES)}")
-            loss = _LOSSES[loss]()
-        return loss
+            return getattr(self, "_last_loss", None) or SoftmaxCrossEntropyLoss()
+        return _loss_obj(where, loss)
 
     def fit(self, X, y, epochs=1, batch_size=32, loss=None, optimizer=None, validation_data=None,
             shuffle=True, rng=None, verbose=True):
         """Minibatch training. ``loss``: a loss object or "mse" / "cross_entropy" /
         "bce_with_logits" (default cross_entropy); ``optimizer``: an optimizer over
-        ``self.parameters()`` (default Adam(lr=1e-3)). Shuffling draws from ``rng``.
-        Returns the history: per-epoch lists "loss" (mean training loss) and, with
-        validation data, "val_loss" (and "val_accuracy" for classification)."""
+        ``self.parameters()`` (default Adam(lr=1e-3)). With ``shuffle`` each epoch visits
+        the samples in the order ``rng.permutation(n)`` (``rng`` an int or Generator: the
+        same seed gives the same batches), else in order; the last batch may be smaller.
+        ``verbose``: a progress bar on a terminal, else one line per epoch.
+        Returns the history: per-epoch lists "loss" (mean training loss over the epoch's
+        batches, weighted by batch size) and, with ``validation_data=(X_val, y_val)``,
+        "val_loss" (and "val_accuracy" for the classification losses) after each epoch."""
         from .optim import Adam
 
-        loss = self._loss(loss)
-        self._last_loss = loss
+        loss = self._loss(loss, "fit")
+        epochs = _check_int("fit", "epochs", epochs, 0)
+        batch_size = _check_int("fit", "batch_size", batch_size, 1)
+        X, y = self._check_xy("fit", X, y)
+        if X.shape[0] == 0:
+            raise ValueError("fit: X has no samples")
+        if validation_data is not None:
+            if not isinstance(validation_data, (tuple, list)) or len(validation_data) != 2:
+                raise TypeError("fit: validation_data must be a pair (X_val, y_val)")
+            validation_data = self._check_xy("fit (validation_data)", *validation_data)
         if optimizer is None:
             optimizer = Adam(self.parameters())
-        if not isinstance(epochs, (int, np.integer)) or epochs < 0:
-            raise ValueError(f"fit: epochs must be an int >= 0, got {epochs!r}")
-        if not isinstance(batch_size, (int, np.integer)) or batch_size < 1:
-            raise ValueError(f"fit: batch_size must be an int >= 1, got {batch_size!r}")
-        X, y = self._check_xy("fit", X, y)
+        elif not callable(getattr(optimizer, "step", None)):
+            raise TypeError(f"fit: optimizer must have a step() method, got {type(optimizer).__name__}")
+        mine = {(id(p.layer), p.name) for p in self.parameters() if hasattr(p, "layer")}
+        theirs = {(id(p.layer), p.name) for p in getattr(optimizer, "params", ()) if hasattr(p, "layer")}
+        if mine and theirs and not (mine & theirs):
+            raise ValueError("fit: the optimizer holds none of this model's parameters; "
+                             "build it from model.parameters()")
         if isinstance(loss, SoftmaxCrossEntropyLoss) and y.ndim == 1:
             out_dim = self.forward(X[:1], training=False).shape[1]
             if not np.issubdtype(y.dtype, np.integer) and not np.all(np.mod(y, 1) == 0):
                 raise TypeError("fit: cross-entropy labels must be integers")
-            if y.size and (y.min() < 0 or y.max() >= out_dim):
+            if y.min() < 0 or y.max() >= out_dim:
                 raise ValueError(f"fit: labels must be in [0, {out_dim - 1}], got [{y.min()}, {y.max()}]")
         gen = _rng(rng)
+        self._last_loss = loss
         n = X.shape[0]
         history = {"loss": []}
-        tty = verbose and hasattr(sys.stdout, "isatty") and sys.stdout.isatty()
+        tty = bool(verbose) and hasattr(sys.stdout, "isatty") and sys.stdout.isatty()
         for epoch in range(epochs):
             t0 = time.perf_counter()
             order = gen.permutation(n) if shuffle else np.arange(n)
@@ -469,7 +603,7 @@ class Sequential(Layer):
                     done = int(30 * (bi + 1) / nb)
                     print(f"\repoch {epoch + 1}/{epochs} [{'=' * done}{'.' * (30 - done)}] "
                           f"loss {total / seen:.4f}", end="", flush=True)
-            history["loss"].append(total / max(seen, 1))
+            history["loss"].append(total / seen)
             msg = f"epoch {epoch + 1}/{epochs} loss {history['loss'][-1]:.4f}"
             if validation_data is not None:
                 ev = self.evaluate(*validation_data, loss=loss)
@@ -487,35 +621,58 @@ class Sequential(Layer):
         return {"type": "Sequential", "layers": [layer.config() for layer in self.layers]}
 
     def save(self, path):
-        """Write one .npz: the architecture as JSON and every weight array (no pickle)."""
+        """Write one .npz to ``path`` (exactly that name, or a writable binary file): the
+        architecture as JSON and every weight array (no pickle). ``load(path)`` restores it."""
         arrays = {"__config__": np.array(json.dumps({"format": _FORMAT, "model": self.config()}))}
-        for i, layer in enumerate(self.layers):
-            if isinstance(layer, Dense):
-                arrays[f"layer{i}.W"] = layer.W
-                if layer.bias:
-                    arrays[f"layer{i}.b"] = layer.b
-        np.savez(path, **arrays)
+        _collect_arrays(self, "", arrays)
+        if hasattr(path, "write"):
+            np.savez(path, **arrays)
+        else:
+            with open(path, "wb") as f:  # np.savez(name) would append ".npz" to a bare name
+                np.savez(f, **arrays)
 
     def __repr__(self):
-        inner = ",\n  ".join(repr(layer) for layer in self.layers)
+        inner = ",\n  ".join(repr(layer).replace("\n", "\n  ") for layer in self.layers)
         return f"{type(self).__name__}(\n  {inner}\n)"
+
+
+def _collect_arrays(container, prefix, arrays):
+    """The arrays of ``save``: "layer{i}.W" / "layer{i}.b" for the Dense layers, and
+    "layer{i}.layer{j}...." inside nested containers."""
+    for i, layer in enumerate(container.layers):
+        key = f"{prefix}layer{i}"
+        if isinstance(layer, Sequential):
+            _collect_arrays(layer, key + ".", arrays)
+        elif isinstance(layer, Dense):
+            arrays[key + ".W"] = layer.W
+            if layer.bias:
+                arrays[key + ".b"] = layer.b
+        elif layer.parameters():
+            raise TypeError(f"save: cannot save the parameters of a {type(layer).__name__} layer")
 
 
 class MLP(Sequential):
     """A multilayer perceptron from a list of widths: ``MLP([784, 256, 10])`` is
     Dense(784, 256, activation) -> Dense(256, 10, output). Hidden layers use
-    ``activation`` (fused into the Dense layer); the last uses ``output`` (None: logits)."""
+    ``activation`` (fused into the Dense layer); the last uses ``output`` (None: logits).
+    ``init``, ``bias``, ``dtype`` and ``rng`` go to every Dense layer (one generator, drawn
+    layer after layer)."""
 
     def __init__(self, sizes, activation="relu", output=None, dtype=np.float32, rng=None, init="auto",
                  bias=True):
         sizes = list(sizes)
-        if len(sizes) < 2 or any(not isinstance(s, (int, np.integer)) or s < 1 for s in sizes):
+        if len(sizes) < 2 or any(not isinstance(s, (int, np.integer)) or isinstance(s, (bool, np.bool_)) or s < 1
+                                 for s in sizes):
             raise ValueError(f"MLP: sizes must list at least two positive ints, got {sizes!r}")
         gen = _rng(rng)
         layers = [Dense(sizes[i], sizes[i + 1], activation if i + 2 < len(sizes) else output,
                         bias=bias, init=init, dtype=dtype, rng=gen) for i in range(len(sizes) - 1)]
         super().__init__(*layers)
-        self.sizes, self.hidden_activation, self.output = sizes, activation, output
+        self.sizes, self.hidden_activation, self.output = [int(s) for s in sizes], activation, output
+
+    def config(self):
+        return {"type": "MLP", "sizes": self.sizes, "activation": self.hidden_activation, "output": self.output,
+                "layers": [layer.config() for layer in self.layers]}
 
 
 # --- load -----------------------------------------------------------------------------
@@ -523,97 +680,136 @@ def _bad(path, why):
     return ValueError(f"simdmlp.nn.load: {path!s} is not a valid simdmlp model file ({why})")
 
 
-def _build(cfg, path):
-    if not isinstance(cfg, dict) or "type" not in cfg:
-        raise _bad(path, "a layer entry is not an object with a type")
+class _BadFile(Exception):
+    """A reason why a model file is invalid (turned into ValueError by load)."""
+
+
+_DENSE_KEYS = {"type", "in_features", "out_features", "activation", "bias", "init", "dtype", "act_params"}
+
+
+def _expect(cond, why):
+    if not cond:
+        raise _BadFile(why)
+
+
+def _build(cfg, files, key, used):
+    """The layer described by ``cfg`` (its arrays under ``key`` in ``files``), checking
+    every field and every array's shape and dtype before anything is allocated."""
+    _expect(isinstance(cfg, dict) and isinstance(cfg.get("type"), str), f"{key or 'model'} is not an object with a type")
     kind = cfg["type"]
+    if kind in ("Sequential", "MLP"):
+        keys = {"type", "layers"} | ({"sizes", "activation", "output"} if kind == "MLP" else set())
+        _expect(set(cfg) == keys, f"{kind} entry {key or 'model'} has keys {sorted(cfg)}, expected {sorted(keys)}")
+        _expect(isinstance(cfg["layers"], list), f"{kind} entry {key or 'model'} has no list of layers")
+        prefix = key + "." if key else ""
+        layers = [_build(c, files, f"{prefix}layer{i}", used) for i, c in enumerate(cfg["layers"])]
+        if kind == "Sequential":
+            return Sequential(*layers)
+        sizes, act, out = cfg["sizes"], cfg["activation"], cfg["output"]
+        _expect(isinstance(sizes, list) and len(sizes) == len(layers) + 1 and all(
+            isinstance(layer, Dense) for layer in layers), "the MLP entry does not match its layers")
+        _expect(sizes == [layers[0].in_features] + [layer.out_features for layer in layers],
+                "the MLP's sizes do not match its layers")
+        _expect([layer.activation for layer in layers] == [act] * (len(layers) - 1) + [out],
+                "the MLP's activations do not match its layers")
+        model = MLP.__new__(MLP)
+        Sequential.__init__(model, *layers)
+        model.sizes, model.hidden_activation, model.output = list(sizes), act, out
+        return model
     if kind == "Dense":
-        keys = {"in_features", "out_features", "activation", "bias", "init", "dtype", "act_params"}
-        if set(cfg) - {"type"} != keys:
-            raise _bad(path, f"Dense entry has keys {sorted(cfg)}")
-        if not isinstance(cfg["act_params"], dict) or not all(
-                isinstance(v, (int, float, str)) for v in cfg["act_params"].values()):
-            raise _bad(path, "bad activation parameters")
-        return Dense(cfg["in_features"], cfg["out_features"], cfg["activation"], bias=bool(cfg["bias"]),
-                     init="zeros", dtype=cfg["dtype"], **cfg["act_params"])
+        _expect(set(cfg) == _DENSE_KEYS, f"Dense entry {key} has keys {sorted(cfg)}")
+        for name in ("in_features", "out_features"):
+            v = cfg[name]
+            _expect(isinstance(v, int) and not isinstance(v, bool) and v >= 1, f"{key}: bad {name} {v!r}")
+        _expect(isinstance(cfg["bias"], bool), f"{key}: bias must be true or false")
+        _expect(cfg["activation"] is None or isinstance(cfg["activation"], str), f"{key}: bad activation")
+        _expect(cfg["init"] == "auto" or cfg["init"] in INITS, f"{key}: bad init {cfg['init']!r}")
+        _expect(cfg["dtype"] in ("float32", "float64"), f"{key}: bad dtype {cfg['dtype']!r}")
+        _expect(isinstance(cfg["act_params"], dict), f"{key}: bad activation parameters")
+        shapes = {"W": (cfg["in_features"], cfg["out_features"]), "b": (cfg["out_features"],)}
+        for name in ("W", "b") if cfg["bias"] else ("W",):
+            arr_key = f"{key}.{name}"
+            _expect(arr_key in files, f"missing array {arr_key}")
+            arr = files[arr_key]
+            _expect(arr.shape == shapes[name] and arr.dtype == np.dtype(cfg["dtype"]),
+                    f"{arr_key} has shape {arr.shape} and dtype {arr.dtype}, expected {shapes[name]} {cfg['dtype']}")
+            used.add(arr_key)
+        layer = Dense(cfg["in_features"], cfg["out_features"], cfg["activation"], bias=cfg["bias"], init="zeros",
+                      dtype=cfg["dtype"], **cfg["act_params"])
+        layer.init = cfg["init"]
+        layer.W[...] = files[f"{key}.W"]
+        if layer.bias:
+            layer.b[...] = files[f"{key}.b"]
+        return layer
     if kind == "Activation":
-        params = cfg.get("params", {})
-        if not isinstance(params, dict) or not isinstance(cfg.get("name"), str):
-            raise _bad(path, "bad Activation entry")
-        return Activation(cfg["name"], **params)
-    raise _bad(path, f"unknown layer type {kind!r}")
+        _expect(set(cfg) == {"type", "name", "params"} and isinstance(cfg["name"], str)
+                and isinstance(cfg["params"], dict), f"bad Activation entry {key}")
+        return Activation(cfg["name"], **cfg["params"])
+    raise _BadFile(f"unknown layer type {kind!r}")
 
 
 def load(path):
-    """Restore a model written by ``save``: the same architecture and bit-identical
-    weights. Reads JSON and plain arrays only (allow_pickle=False); a truncated,
-    malformed or hostile file raises ValueError and executes nothing."""
+    """Restore a model written by ``save``: the same architecture (an MLP comes back as an
+    MLP), activation parameters, dtype and bit-identical weights. Reads JSON and plain
+    arrays only (allow_pickle=False) and checks every field and array shape before building
+    anything: a truncated, malformed or hostile file raises ValueError and executes
+    nothing. A missing file raises FileNotFoundError."""
     try:
         with np.load(path, allow_pickle=False) as f:
             files = {k: f[k] for k in f.files}
-    except (OSError, ValueError, EOFError, KeyError) as e:
-        if isinstance(e, FileNotFoundError):
-            raise
-        raise _bad(path, f"cannot read it as .npz: {e}") from None
-    except Exception as e:  # zipfile.BadZipFile and friends
+    except FileNotFoundError:
+        raise
+    except Exception as e:  # ValueError (pickled data), zipfile.BadZipFile, EOFError, zlib.error...
         raise _bad(path, f"cannot read it as .npz: {type(e).__name__}: {e}") from None
     if "__config__" not in files or files["__config__"].dtype.kind != "U" or files["__config__"].ndim != 0:
         raise _bad(path, "no architecture entry")
     try:
         meta = json.loads(str(files["__config__"]))
-    except json.JSONDecodeError as e:
-        raise _bad(path, f"architecture is not JSON: {e}") from None
+    except (ValueError, RecursionError) as e:
+        raise _bad(path, f"architecture is not JSON: {type(e).__name__}: {e}") from None
     if not isinstance(meta, dict) or meta.get("format") != _FORMAT:
         raise _bad(path, f"format is {meta.get('format') if isinstance(meta, dict) else None!r}, expected {_FORMAT}")
-    model_cfg = meta.get("model")
-    if not isinstance(model_cfg, dict) or model_cfg.get("type") != "Sequential" or not isinstance(
-            model_cfg.get("layers"), list):
-        raise _bad(path, "the model entry is not a Sequential")
+    if set(meta) != {"format", "model"}:
+        raise _bad(path, f"top-level keys {sorted(meta)}")
+    used = set()
     try:
-        layers = [_build(c, path) for c in model_cfg["layers"]]
-    except (TypeError, ValueError) as e:
-        if isinstance(e, ValueError) and str(e).startswith("simdmlp.nn.load"):
-            raise
-        raise _bad(path, f"bad layer: {e}") from None
-    expected = set()
-    for i, layer in enumerate(layers):
-        if isinstance(layer, Dense):
-            for name in ("W", "b") if layer.bias else ("W",):
-                key = f"layer{i}.{name}"
-                expected.add(key)
-                if key not in files:
-                    raise _bad(path, f"missing array {key}")
-                arr = files[key]
-                target = getattr(layer, name)
-                if arr.shape != target.shape or arr.dtype != target.dtype:
-                    raise _bad(path, f"{key} has shape {arr.shape} and dtype {arr.dtype}, "
-                                     f"expected {target.shape} {target.dtype}")
-                target[...] = arr
-    extra = set(files) - expected - {"__config__"}
+        model = _build(meta["model"], files, "", used)
+        if not isinstance(model, Sequential):
+            raise _BadFile("the model entry is not a Sequential or an MLP")
+    except _BadFile as e:
+        raise _bad(path, str(e)) from None
+    except (TypeError, ValueError, RecursionError) as e:
+        raise _bad(path, f"bad layer: {type(e).__name__}: {e}") from None
+    extra = set(files) - used - {"__config__"}
     if extra:
         raise _bad(path, f"unexpected arrays {sorted(extra)}")
-    return Sequential(*layers)
+    return model
 
 
 # --- gradient check -------------------------------------------------------------------
-def gradcheck(model, X, y, loss, eps=1e-6, max_checks_per_array=None, rng=0):
-    """Compare every parameter gradient of ``model`` (from backward) with central finite
-    differences (f(p + eps) - f(p - eps)) / 2 eps, as "Deep Learning from Scratch" does,
-    in float64 on a float64 copy of the model. Returns the largest relative error
-    |analytic - numeric| / max(|analytic| + |numeric|, 1e-8). ``max_checks_per_array``
-    samples that many entries per array (all by default)."""
-    if isinstance(loss, str):
-        loss = _LOSSES[loss]()
+def gradcheck(model, X, y, loss, eps=1e-6, max_checks_per_array=None, rng=0, check_input=False):
+    """Compare every parameter gradient of ``model`` (from its own ``backward``) with the
+    central finite differences (L(p + eps) - L(p - eps)) / (2 eps), as "Deep Learning from
+    Scratch" does, in float64: on a deep copy of the model whose parameters are cast to
+    float64 (the model itself is not touched). Returns the largest relative error
+    |analytic - numeric| / max(|analytic| + |numeric|, 1e-8) over the checked entries.
+    ``max_checks_per_array`` samples that many entries per array (all by default, drawn
+    with ``rng``); ``check_input=True`` also checks the gradient with respect to X (the
+    value ``backward`` returns), which is how a layer without parameters is checked."""
+    loss = _loss_obj("gradcheck", loss)
     m64 = _as_float64(model)
-    X = np.ascontiguousarray(X, dtype=np.float64)
-    m64.forward(X, training=True)
+    X = np.array(X, dtype=np.float64)  # a copy: perturbed in place with check_input
     loss.forward(m64.forward(X, training=True), y)
-    m64.backward(loss.backward())
+    grad_x = m64.backward(loss.backward())
+    checks = [(p.value, np.array(p.grad, dtype=np.float64)) for p in m64.parameters()]
+    if check_input:
+        checks.append((X, np.array(grad_x, dtype=np.float64)))
+    if not any(value.size for value, _ in checks):
+        raise ValueError("gradcheck: nothing to check (no parameters; pass check_input=True to check grad_x)")
     gen = _rng(rng)
     worst = 0.0
-    for p in m64.parameters():
-        value, grad = p.value, p.grad.copy()
-        flat = value.reshape(-1)
+    for value, grad in checks:
+        flat, gflat = value.reshape(-1), grad.reshape(-1)
         idx = np.arange(flat.size)
         if max_checks_per_array is not None and flat.size > max_checks_per_array:
             idx = gen.choice(flat.size, max_checks_per_array, replace=False)
@@ -625,24 +821,19 @@ def gradcheck(model, X, y, loss, eps=1e-6, max_checks_per_array=None, rng=0):
             fm = loss.forward(m64.forward(X, training=False), y)
             flat[i] = old
             num = (fp - fm) / (2 * eps)
-            ana = grad.reshape(-1)[i]
+            ana = float(gflat[i])
             worst = max(worst, abs(ana - num) / max(abs(ana) + abs(num), 1e-8))
     return worst
 
 
 def _as_float64(model):
-    layers = []
-    src_layers = model.layers if isinstance(model, Sequential) else [model]
-    for layer in src_layers:
-        if isinstance(layer, Dense):
-            d = Dense(layer.in_features, layer.out_features, layer.activation, bias=layer.bias, init="zeros",
-                      dtype=np.float64, **layer.act_params)
-            d.W[...] = layer.W
-            if layer.bias:
-                d.b[...] = layer.b
-            layers.append(d)
-        elif isinstance(layer, Activation):
-            layers.append(Activation(layer.name, **layer.fn.params))
-        else:
-            raise TypeError(f"gradcheck: unsupported layer {type(layer).__name__}")
-    return Sequential(*layers)
+    """A deep copy of ``model`` with every parameter (and its gradient) in float64."""
+    if not isinstance(model, Layer):
+        raise TypeError(f"gradcheck: model must be a layer or a container, got {type(model).__name__}")
+    m = copy.deepcopy(model)
+    for p in m.parameters():
+        if not isinstance(p, Parameter):
+            raise TypeError(f"gradcheck: unsupported parameter {p!r}")
+        setattr(p.layer, p.name, np.array(p.value, dtype=np.float64))
+        setattr(p.layer, p.grad_name, np.zeros(p.value.shape, dtype=np.float64))
+    return m
