@@ -161,6 +161,7 @@ class RMSprop(Optimizer):
         sq = self._zeros(st, "square_avg", p)
         ga = self._zeros(st, "grad_avg", p) if h["centered"] else None
         buf = self._zeros(st, "momentum_buffer", p) if h["momentum"] > 0 else None
+        st["step"] = st.get("step", 0) + 1  # unused by the update; kept as torch keeps it
         _core._rmsprop_step(p, g, sq, ga, buf, h["lr"], h["alpha"], h["eps"], h["weight_decay"], h["momentum"],
                             h["centered"])
 
