@@ -13,6 +13,7 @@ import sys
 import numpy as np
 import pytest
 
+import simdmlp
 from simdmlp import nn, optim
 from simdmlp import reference as R
 
@@ -333,8 +334,9 @@ def _train_native(model, X, y, loss_name, opt):
     return losses
 
 
+@pytest.mark.parametrize("isa_name", simdmlp.available_isas())
 @pytest.mark.parametrize("traj", TRAJECTORIES, ids=_traj_id)
-def test_mlp_follows_the_reference_trajectory(traj, isa):
+def test_mlp_follows_the_reference_trajectory(traj, isa_name):
     act, act_params, loss_name, opt_cls, hyper = traj
     X, y, out = _traj_problem(loss_name)
     model = nn.MLP([6, 12, 10, out], activation=act, dtype=np.float64, rng=1)
@@ -342,7 +344,8 @@ def test_mlp_follows_the_reference_trajectory(traj, isa):
         layer.act_params.update(act_params)
     params = [(layer.W.copy(), layer.b.copy()) for layer in model.layers]
     initial = [layer.W.copy() for layer in model.layers]
-    losses = _train_native(model, X, y, loss_name, opt_cls(model.parameters(), **hyper))
+    with simdmlp.use_isa(isa_name):   # every ISA's GEMM and activation kernels
+        losses = _train_native(model, X, y, loss_name, opt_cls(model.parameters(), **hyper))
     states, ref_losses = [], []
     for sl in _batches(len(X)):
         ref_losses.append(R.train_step(params, states, X[sl], y[sl], loss=loss_name,
