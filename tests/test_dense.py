@@ -161,6 +161,99 @@ def test_out():
         simdmlp.dense(x, W, b, out=np.empty((70, 13), np.float32))
 
 
+@pytest.mark.parametrize("act", [None, "relu", "gelu", "softmax"])
+def test_forward_backward_out(dense_isa, act):
+    """out=(y, z) and out=(grad_x, grad_W, grad_b) return those arrays, bit for bit what
+    the allocating calls give; entries may be None; inputs aliasing outputs still work."""
+    rng = np.random.default_rng(5)
+    x, W, b = layer(rng, np.float32, M=9, K=9, N=9)
+    y, z = simdmlp.dense_forward(x, W, b, act)
+    yo, zo = np.full_like(y, np.nan), np.full_like(z, np.nan)
+    r = simdmlp.dense_forward(x, W, b, act, out=(yo, zo if act else None))
+    assert r[0] is yo and (r[1] is zo if act else r[1] is yo)
+    same_bits(yo, y, "y out=")
+    if act:
+        same_bits(zo, z, "z out=")
+        r = simdmlp.dense_forward(x, W, b, act, out=[None, zo])
+        assert r[1] is zo
+        same_bits(r[0], y, "y allocated beside z out=")
+    gy = rng.standard_normal(y.shape).astype(np.float32)
+    want = simdmlp.dense_backward(gy, x, W, z, act)
+    outs = tuple(np.full_like(a, np.nan) for a in want)
+    got = simdmlp.dense_backward(gy, x, W, z, act, out=outs)
+    for g, o, w, nm in zip(got, outs, want, ("grad_x", "grad_W", "grad_b")):
+        assert g is o
+        same_bits(g, w, f"{nm} out=")
+    got = simdmlp.dense_backward(gy, x, W, z, act, out=(None, outs[1], None))
+    assert got[1] is outs[1]
+    same_bits(got[0], want[0], "grad_x allocated beside grad_W out=")
+    # outputs aliasing inputs (square layer): the inputs are read as they were
+    xs, gys, zs = x.copy(), gy.copy(), z.copy()
+    got = simdmlp.dense_backward(gys, xs, W, zs, act, out=(xs, gys, None))
+    same_bits(got[0], want[0], "grad_x into x")
+    same_bits(got[1], want[1], "grad_W into grad_y")
+
+
+def test_forward_backward_out_errors():
+    x, W, b = np.ones((2, 3), np.float32), np.ones((3, 4), np.float32), np.ones(4, np.float32)
+    y = np.empty((2, 4), np.float32)
+    with pytest.raises(TypeError, match=r"dense_forward: out must be None or a tuple \(y, z\)"):
+        simdmlp.dense_forward(x, W, b, "relu", out=y)
+    with pytest.raises(TypeError, match="length 3"):
+        simdmlp.dense_forward(x, W, b, "relu", out=(y, None, None))
+    with pytest.raises(ValueError, match=r"out\[0\] and out\[1\] share memory"):
+        simdmlp.dense_forward(x, W, b, "relu", out=(y, y))
+    with pytest.raises(ValueError, match=r"out\[1\] must be None or out\[0\]"):
+        simdmlp.dense_forward(x, W, b, None, out=(y, np.empty_like(y)))
+    with pytest.raises(TypeError, match=r"out\[1\] has dtype float64"):
+        simdmlp.dense_forward(x, W, b, "relu", out=(y, np.empty((2, 4))))
+    gy = np.ones((2, 4), np.float32)
+    with pytest.raises(ValueError, match=r"out\[2\] has shape \(3,\)"):
+        simdmlp.dense_backward(gy, x, W, y, "relu", out=(None, None, np.empty(3, np.float32)))
+    with pytest.raises(ValueError, match=r"out\[2\] \(grad_b\) must be None"):
+        simdmlp.dense_backward(gy, x, W, y, "relu", has_bias=False, out=(None, None, np.empty(4, np.float32)))
+    with pytest.raises(ValueError, match=r"out\[0\] must be C-contiguous"):
+        simdmlp.dense_backward(gy, x, W, y, "relu", out=(np.empty((3, 2), np.float32).T, None, None))
+    with pytest.raises(ValueError, match="share memory"):
+        g = np.empty((3, 4), np.float32)
+        simdmlp.dense_backward(gy, x, W, y, "relu", out=(None, g, g[0]))
+
+
+def test_training_step_allocates_nothing_with_out():
+    """With out= buffers, dense_forward + dense_backward allocate no array memory after
+    the first call (grad_z lives in reused native scratch): tracemalloc sees every NumPy
+    allocation, so the traced peak during a step stays below the smallest array of the
+    layer (what remains is the call's few small Python objects)."""
+    import tracemalloc
+
+    rng = np.random.default_rng(6)
+    x, W, b = layer(rng, np.float32, M=64, K=100, N=1024)  # grad_b, the smallest: 4 KiB
+    y, z = simdmlp.dense_forward(x, W, b, "gelu")
+    gy = rng.standard_normal(y.shape).astype(np.float32)
+    outs = simdmlp.dense_backward(gy, x, W, z, "gelu")
+
+    def step():
+        simdmlp.dense_forward(x, W, b, "gelu", out=(y, z))
+        simdmlp.dense_backward(gy, x, W, z, "gelu", out=outs)
+
+    step()
+    smallest = min(a.nbytes for a in (y, z, *outs))
+    tracemalloc.start()
+    try:
+        base, _ = tracemalloc.get_traced_memory()
+        tracemalloc.reset_peak()
+        step()
+        _, peak = tracemalloc.get_traced_memory()
+        # the check can fail: the same step without out= allocates the layer's arrays
+        tracemalloc.reset_peak()
+        simdmlp.dense_backward(gy, x, W, z, "gelu")
+        _, peak_alloc = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert peak - base < smallest, f"a step with out= allocated {peak - base} bytes"
+    assert peak_alloc - base >= sum(a.nbytes for a in outs)
+
+
 def test_deterministic_across_threads():
     rng = np.random.default_rng(4)
     x, W, b = layer(rng, np.float32, M=257, K=300, N=190)

@@ -33,6 +33,29 @@ lines += [
     "def prelu_backward(grad_output: ArrayLike, x: ArrayLike, weight: ArrayLike, *, "
     "out: Optional[np.ndarray] = None) -> tuple[np.ndarray, np.ndarray]: ...",
 ]
+lines += [
+    "", "class PackedWeights:",
+    "    def __init__(self, W: ArrayLike) -> None: ...",
+    "    def update(self, W: ArrayLike) -> None: ...",
+    "    @property", "    def shape(self) -> tuple[int, int]: ...",
+    "    @property", "    def dtype(self) -> np.dtype: ...",
+    "    @property", "    def W(self) -> np.ndarray: ...", "",
+    "def matmul(a: ArrayLike, b: ArrayLike | PackedWeights, *, out: Optional[np.ndarray] = None) -> np.ndarray: ...",
+    "def dense(x: ArrayLike, W: ArrayLike | PackedWeights, b: Optional[ArrayLike] = None, "
+    "activation: Optional[str] = None, out: Optional[np.ndarray] = None, **params: Any) -> np.ndarray: ...",
+    "def dense_forward(x: ArrayLike, W: ArrayLike | PackedWeights, b: Optional[ArrayLike] = None, "
+    "activation: Optional[str] = None, out: Optional[tuple] = None, **params: Any) -> tuple[np.ndarray, np.ndarray]: ...",
+    "def dense_backward(grad_y: ArrayLike, x: ArrayLike, W: ArrayLike | PackedWeights, z: Optional[ArrayLike] = None, "
+    "activation: Optional[str] = None, has_bias: bool = True, out: Optional[tuple] = None, **params: Any) "
+    "-> tuple[np.ndarray, np.ndarray, Optional[np.ndarray]]: ...",
+    "def _gemm_info(f64: bool = False) -> dict[str, Any]: ...",
+    "def _fma_peak(isa: str, f64: bool, threads: int, iters: int) -> tuple[float, float]: ...",
+    "def _ulp_sweep(*args: Any) -> dict[str, dict[str, Any]]: ...",
+    "def _sgd_step(*args: Any, **kwargs: Any) -> None: ...",
+    "def _adam_step(*args: Any, **kwargs: Any) -> None: ...",
+    "def _rmsprop_step(*args: Any, **kwargs: Any) -> None: ...",
+    "def _adagrad_step(*args: Any, **kwargs: Any) -> None: ...",
+]
 path = pathlib.Path(__file__).resolve().parents[1] / "python" / "simdmlp" / "_core.pyi"
 path.write_text("\n".join(lines) + "\n")
 print("wrote", path)

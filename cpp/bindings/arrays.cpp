@@ -137,7 +137,9 @@ bool may_overlap(const py::array& a, const py::array& b) {
   return alo < bhi && blo < ahi;
 }
 
-Result make_result(const char* fn, py::handle out, const std::vector<py::ssize_t>& shape, Dt dt, bool half) {
+Result make_result(const char* fn, py::handle out, const std::vector<py::ssize_t>& shape, Dt dt, bool half,
+                   const char* arg) {
+  const std::string an = arg;
   Result r;
   r.half = half;
   const py::dtype want = half ? py::dtype("float16") : dt == Dt::f32 ? py::dtype::of<float>()
@@ -146,25 +148,25 @@ Result make_result(const char* fn, py::handle out, const std::vector<py::ssize_t
     r.result = new_array(want, shape);
   } else {
     if (!py::isinstance<py::array>(out))
-      throw py::type_error(std::string(fn) + ": out must be a numpy.ndarray, got " +
+      throw py::type_error(std::string(fn) + ": " + an + " must be a numpy.ndarray, got " +
                            std::string(py::str(py::type::handle_of(out).attr("__name__"))));
     py::array o = py::reinterpret_borrow<py::array>(out);
     if (!o.dtype().equal(want) || o.dtype().byteorder() == '>')
-      throw py::type_error(std::string(fn) + ": out has dtype " + dtype_str(o) +
+      throw py::type_error(std::string(fn) + ": " + an + " has dtype " + dtype_str(o) +
                            " but the result has dtype " + std::string(py::str(want)) +
-                           " (out is never converted)");
+                           " (" + an + " is never converted)");
     bool same = o.ndim() == py::ssize_t(shape.size());
     for (py::ssize_t i = 0; same && i < o.ndim(); ++i) same = o.shape(i) == shape[std::size_t(i)];
     if (!same) {
       std::string want_shape = "(";
       for (std::size_t i = 0; i < shape.size(); ++i)
         want_shape += std::to_string(shape[i]) + (shape.size() == 1 ? "," : i + 1 < shape.size() ? ", " : "");
-      throw py::value_error(std::string(fn) + ": out has shape " + shape_str(o) +
+      throw py::value_error(std::string(fn) + ": " + an + " has shape " + shape_str(o) +
                             " but the result has shape " + want_shape + ")");
     }
     if (!(o.flags() & py::array::c_style))
-      throw py::value_error(std::string(fn) + ": out must be C-contiguous");
-    if (!o.writeable()) throw py::value_error(std::string(fn) + ": out is read-only");
+      throw py::value_error(std::string(fn) + ": " + an + " must be C-contiguous");
+    if (!o.writeable()) throw py::value_error(std::string(fn) + ": " + an + " is read-only");
     r.result = o;
   }
   r.compute = half ? new_array(py::dtype::of<float>(), shape) : r.result;

@@ -54,8 +54,10 @@ struct Result {
   bool half = false;
   py::object finish();
 };
+// `arg` names out in messages ("out", or "out[1]" for one array of an out tuple).
 Result make_result(const char* fn, py::handle out, const py::array& like, Dt dt, bool half);
-Result make_result(const char* fn, py::handle out, const std::vector<py::ssize_t>& shape, Dt dt, bool half);
+Result make_result(const char* fn, py::handle out, const std::vector<py::ssize_t>& shape, Dt dt, bool half,
+                   const char* arg = "out");
 
 // True when the memory spans of a and b intersect (a conservative bounds check).
 bool may_overlap(const py::array& a, const py::array& b);

@@ -143,6 +143,28 @@ void detach_from(Operand& o, const py::array& out) {
   if (!o.packed && may_overlap(o.f.arr, out)) o.f.arr = o.f.arr.attr("copy")();
 }
 
+// out= of the functions with several results: None, or a tuple/list of n entries, each
+// an array or None (that result is allocated).
+std::vector<py::object> out_entries(const char* fn, py::handle out, std::size_t n, const char* names) {
+  std::vector<py::object> r(n, py::none());
+  if (out.is_none()) return r;
+  if (!(py::isinstance<py::tuple>(out) || py::isinstance<py::list>(out)) || py::len(out) != n)
+    throw py::type_error(std::string(fn) + ": out must be None or a tuple " + names + " of " + std::to_string(n) +
+                         " arrays (or None entries), got " +
+                         std::string(py::str(py::type::handle_of(out).attr("__name__"))) +
+                         (py::isinstance<py::tuple>(out) || py::isinstance<py::list>(out)
+                              ? " of length " + std::to_string(py::len(out)) : std::string()));
+  py::sequence seq = py::reinterpret_borrow<py::sequence>(out);
+  for (std::size_t i = 0; i < n; ++i) r[i] = seq[i];
+  return r;
+}
+
+// Two results of one call must not share memory.
+void check_disjoint(const char* fn, const char* an, const Result& a, const char* bn, const Result& b) {
+  if (may_overlap(a.result, b.result))
+    throw py::value_error(std::string(fn) + ": " + an + " and " + bn + " share memory (each result needs its own array)");
+}
+
 // An array with unit column stride (what the elementwise sweep reads).
 py::array rows_contiguous(const py::array& a) {
   if (a.shape(1) <= 1 || a.strides(1) == a.itemsize()) return a;
@@ -234,7 +256,7 @@ ActParams<T> params_as(const ActSpec& s) {
 // ---------------------------------------------------------------------- forward
 // y = act(x @ W + b) into a fresh or given array; z (pre-activation) when want_z.
 py::object forward_impl(const char* fn, py::handle x_obj, py::handle w_obj, py::handle b_obj, const ActSpec& act,
-                        py::handle out, bool want_z, const char* xn, const char* wn) {
+                        py::handle out, bool want_z, const char* xn, const char* wn, py::handle z_out = py::none()) {
   Operand x = matrix_arg(fn, xn, x_obj, false);
   Operand w = matrix_arg(fn, wn, w_obj, true);
   same_dtype(fn, xn, x, wn, w);
@@ -256,13 +278,21 @@ py::object forward_impl(const char* fn, py::handle x_obj, py::handle w_obj, py::
   const bool half = x.half();
   const bool real_act = act.real();
   const bool rowwise = !act.rowwise.empty();
-  Result y = make_result(fn, out, std::vector<py::ssize_t>{M, N}, dt, half);
   const bool have_z = want_z && (real_act || rowwise);
+  if (!have_z && !z_out.is_none() && !z_out.is(out))
+    throw py::value_error(std::string(fn) + ": out[1] must be None or out[0] when there is no activation (z is y)");
+  Result y = make_result(fn, out, std::vector<py::ssize_t>{M, N}, dt, half, want_z ? "out[0]" : "out");
   Result z;
-  if (have_z) z = make_result(fn, py::none(), std::vector<py::ssize_t>{M, N}, dt, half);
-  detach_from(x, y.compute);
-  detach_from(w, y.compute);
-  if (has_b && may_overlap(b.arr, y.compute)) b.arr = b.arr.attr("copy")();
+  if (have_z) {
+    z = make_result(fn, z_out, std::vector<py::ssize_t>{M, N}, dt, half, "out[1]");
+    check_disjoint(fn, "out[0]", y, "out[1]", z);
+  }
+  for (const Result* r : {&y, &z}) {
+    if (!r->compute) continue;
+    detach_from(x, r->compute);
+    detach_from(w, r->compute);
+    if (has_b && may_overlap(b.arr, r->compute)) b.arr = b.arr.attr("copy")();
+  }
 
   auto run = [&](auto tag) {
     using T = decltype(tag);
@@ -298,8 +328,9 @@ py::object forward_impl(const char* fn, py::handle x_obj, py::handle w_obj, py::
 
 // --------------------------------------------------------------------- backward
 py::tuple backward_impl(py::handle gy_obj, py::handle x_obj, py::handle w_obj, py::handle z_obj, const ActSpec& act,
-                        bool has_bias) {
+                        bool has_bias, py::handle out) {
   const char* fn = "simdmlp.dense_backward";
+  const std::vector<py::object> outs = out_entries(fn, out, 3, "(grad_x, grad_W, grad_b)");
   Operand gy = matrix_arg(fn, "grad_y", gy_obj, false);
   Operand x = matrix_arg(fn, "x", x_obj, false);
   Operand w = matrix_arg(fn, "W", w_obj, true);
@@ -320,25 +351,36 @@ py::tuple backward_impl(py::handle gy_obj, py::handle x_obj, py::handle w_obj, p
                 "grad_y must have the shape of the layer's output");
   if (has_z && (z.rows() != gy.rows() || z.cols() != gy.cols()))
     shape_error(fn, "z", z.shape(), "grad_y", gy.shape(), "z must have the shape of grad_y");
+  if (!has_bias && !outs[2].is_none())
+    throw py::value_error(std::string(fn) + ": out[2] (grad_b) must be None when has_bias is False");
   const idx M = x.rows(), K = x.cols(), N = w.cols();  // layer: (M, K) @ (K, N)
   const Dt dt = x.dt();
   const bool half = x.half();
-  Result gx = make_result(fn, py::none(), std::vector<py::ssize_t>{M, K}, dt, half);
-  Result gw = make_result(fn, py::none(), std::vector<py::ssize_t>{K, N}, dt, half);
+  Result gx = make_result(fn, outs[0], std::vector<py::ssize_t>{M, K}, dt, half, "out[0]");
+  Result gw = make_result(fn, outs[1], std::vector<py::ssize_t>{K, N}, dt, half, "out[1]");
   Result gb;
-  if (has_bias) gb = make_result(fn, py::none(), std::vector<py::ssize_t>{N}, dt, half);
-  // grad_z: a fresh array when an activation applies; else grad_y itself (any strides).
+  if (has_bias) gb = make_result(fn, outs[2], std::vector<py::ssize_t>{N}, dt, half, "out[2]");
+  check_disjoint(fn, "out[0]", gx, "out[1]", gw);
+  if (has_bias) {
+    check_disjoint(fn, "out[0]", gx, "out[2]", gb);
+    check_disjoint(fn, "out[1]", gw, "out[2]", gb);
+  }
+  for (const Result* r : {&gx, &gw, &gb}) {  // inputs are read after outputs are written
+    if (!r->compute) continue;
+    detach_from(gy, r->compute);
+    detach_from(x, r->compute);
+    detach_from(w, r->compute);
+    if (has_z) detach_from(z, r->compute);
+  }
   if (rowwise) {  // grad_z from the row-wise kernel; the sweep below then only sums grad_b
     py::object r = py::module_::import("simdmlp._core")
                        .attr((act.rowwise + "_backward").c_str())(gy.f.arr, z.f.arr, **act.rw_params);
     if (act.rowwise == "prelu") r = r[py::int_(0)];  // (grad_x, grad_weight): the layer's grad_z
     gy.f.arr = py::reinterpret_borrow<py::array>(r);
   }
-  py::array gz;
-  py::array gy_rows = (real_act || has_bias) ? rows_contiguous(gy.f.arr) : gy.f.arr;
-  py::array z_rows = real_act ? rows_contiguous(z.f.arr) : py::array();
-  if (real_act) gz = new_array(gy_rows.dtype(), std::vector<py::ssize_t>{M, N});
-  else gz = gy.f.arr;
+  // The core reads grad_y (and z) with unit column stride: copy the rare other layouts.
+  const py::array gy_rows = rows_contiguous(gy.f.arr);
+  const py::array z_rows = real_act ? rows_contiguous(z.f.arr) : py::array();
 
   auto run = [&](auto tag) {
     using T = decltype(tag);
@@ -349,23 +391,15 @@ py::tuple backward_impl(py::handle gy_obj, py::handle x_obj, py::handle w_obj, p
     else W = view_of<T>(w.f.arr);
     const MatrixView<T> X = view_of<T>(x.f.arr);
     const T* gyp = static_cast<const T*>(gy_rows.data());
-    const idx ldgy = idx(gy_rows.strides(0)) / idx(sizeof(T));
+    const idx ldgy = gy_rows.shape(0) > 1 ? idx(gy_rows.strides(0)) / idx(sizeof(T)) : N;
     const T* zp = real_act ? static_cast<const T*>(z_rows.data()) : nullptr;
-    const idx ldz = real_act ? idx(z_rows.strides(0)) / idx(sizeof(T)) : 0;
-    T* gzp = real_act ? static_cast<T*>(gz.mutable_data()) : nullptr;
+    const idx ldz = real_act && z_rows.shape(0) > 1 ? idx(z_rows.strides(0)) / idx(sizeof(T)) : N;
     T* gbp = has_bias ? static_cast<T*>(gb.compute.mutable_data()) : nullptr;
     T* gxp = static_cast<T*>(gx.compute.mutable_data());
     T* gwp = static_cast<T*>(gw.compute.mutable_data());
     const ActParams<T> p = params_as<T>(act);
     py::gil_scoped_release nogil;
-    if (real_act || has_bias)
-      dense_backward_elementwise<T>(M, N, gyp, ldgy, zp, ldz, gzp, N, real_act ? act.act : -1, p, gbp);
-    const MatrixView<T> GZ = real_act ? MatrixView<T>{gzp, N, 1} : view_of<T>(gy.f.arr);
-    const DenseEpilogue<T> none;
-    // grad_x (M x K) = grad_z (M x N) @ W^T (N x K)
-    dense_forward<T>(M, K, N, GZ, transposed(W), pkt.get(), gxp, K, none);
-    // grad_W (K x N) = x^T (K x M) @ grad_z (M x N)
-    dense_forward<T>(K, N, M, transposed(X), GZ, nullptr, gwp, N, none);
+    dense_backward<T>(M, N, K, gyp, ldgy, zp, ldz, X, W, pkt.get(), real_act ? act.act : -1, p, gxp, K, gwp, N, gbp);
   };
   if (dt == Dt::f32) run(float{});
   else run(double{});
@@ -425,24 +459,31 @@ activation: None or a name from simdmlp.ACTIVATIONS, with its parameters as keyw
 (dense(x, W, b, "leaky_relu", negative_slope=0.2)). Bias and activation are fused into
 the matrix product's final store (the same activation kernels as simdmlp.NAME).)doc");
 
-  m.def("dense_forward", [](py::handle x, py::handle W, py::handle b, py::handle activation, py::kwargs kw) {
-    const ActSpec s = parse_activation("simdmlp.dense_forward", activation, kw);
-    return forward_impl("simdmlp.dense_forward", x, W, b, s, py::none(), true, "x", "W");
-  }, py::arg("x"), py::arg("W"), py::arg("b") = py::none(), py::arg("activation") = py::none(), R"doc(
-dense_forward(x, W, b=None, activation=None, **params) -> (y, z): y = act(z),
-z = x @ W + b, the pre-activation dense_backward needs. z is y when activation is None.)doc");
+  m.def("dense_forward", [](py::handle x, py::handle W, py::handle b, py::handle activation, py::handle out,
+                            py::kwargs kw) {
+    const char* fn = "simdmlp.dense_forward";
+    const ActSpec s = parse_activation(fn, activation, kw);
+    const std::vector<py::object> o = out_entries(fn, out, 2, "(y, z)");
+    return forward_impl(fn, x, W, b, s, o[0], true, "x", "W", o[1]);
+  }, py::arg("x"), py::arg("W"), py::arg("b") = py::none(), py::arg("activation") = py::none(),
+     py::arg("out") = py::none(), R"doc(
+dense_forward(x, W, b=None, activation=None, out=None, **params) -> (y, z): y = act(z),
+z = x @ W + b, the pre-activation dense_backward needs. z is y when activation is None.
+out: None or a tuple (y, z) of arrays to write into (either entry None: allocated; z
+must be None or y itself when there is no activation), checked like every out=.)doc");
 
   m.def("dense_backward", [](py::handle grad_y, py::handle x, py::handle W, py::handle z, py::handle activation,
-                             bool has_bias, py::kwargs kw) {
+                             bool has_bias, py::handle out, py::kwargs kw) {
     const ActSpec s = parse_activation("simdmlp.dense_backward", activation, kw);
-    return backward_impl(grad_y, x, W, z, s, has_bias);
+    return backward_impl(grad_y, x, W, z, s, has_bias, out);
   }, py::arg("grad_y"), py::arg("x"), py::arg("W"), py::arg("z") = py::none(), py::arg("activation") = py::none(),
-     py::arg("has_bias") = true, R"doc(
-dense_backward(grad_y, x, W, z, activation=None, has_bias=True, **params)
+     py::arg("has_bias") = true, py::arg("out") = py::none(), R"doc(
+dense_backward(grad_y, x, W, z, activation=None, has_bias=True, out=None, **params)
 -> (grad_x, grad_W, grad_b): grad_z = act_backward(grad_y, z) (one sweep that also sums
 grad_b = grad_z over the rows, in row order), grad_x = grad_z @ W^T, grad_W = x^T @ grad_z
 (transposes read in place). grad_b is None when has_bias is False. z may be None when
-activation is None.)doc");
+activation is None. grad_z lives in reused per-thread scratch; with out=(grad_x, grad_W,
+grad_b) (entries may be None) a training step allocates nothing here.)doc");
 
   m.def("_gemm_info", [](bool f64) {
     const GemmInfo g = gemm_info(current_isa(), f64);

@@ -89,6 +89,19 @@ void dense_backward_elementwise(gemm_index M, gemm_index N, const T* gy, gemm_in
                                 const T* z, gemm_index ldz, T* gz, gemm_index ldgz, int act,
                                 const ActParams<T>& params, T* db);
 
+// The whole dense backward pass of y = act(x W + b), x (M x K), W (K x N):
+//   gz = act_backward(gy, z)   (gy itself when act < 0 or identity: no pass, no copy)
+//   gb = sum over rows of gz   (gb may be null), gx = gz W^T (M x K), gW = x^T gz (K x N)
+// gy and z are row-major with unit column stride (row strides ldgy, ldz); x and W any
+// strides, or `packed_wt` (W^T packed for the current ISA) instead of W. gz lives in
+// per-thread scratch that is reused across calls, so a training loop allocates nothing
+// here. Outputs are row-major (row strides ldgx, ldgw) and must not overlap any input.
+template <class T>
+void dense_backward(gemm_index M, gemm_index N, gemm_index K, const T* gy, gemm_index ldgy, const T* z,
+                    gemm_index ldz, MatrixView<T> x, MatrixView<T> W, const PackedMatrix<T>* packed_wt,
+                    int act, const ActParams<T>& params, T* gx, gemm_index ldgx, T* gw, gemm_index ldgw,
+                    T* gb);
+
 // The current ISA's micro-kernel shape and blocking, for tests and benchmarks.
 struct GemmInfo {
   int mr, nr, kc, mc, nc, small_m;

@@ -117,6 +117,9 @@ class Arena {
 };
 
 thread_local Arena t_arena;
+// grad_z of dense_backward: held by the calling thread across the whole backward pass,
+// while t_arena serves the GEMMs' packing on the same thread.
+thread_local Arena t_grad_arena;
 
 // Carve consecutive 64-byte aligned pieces out of one block.
 struct Carver {
@@ -423,6 +426,24 @@ void dense_backward_elementwise(gemm_index M, gemm_index N, const T* gy, gemm_in
   });
 }
 
+template <class T>
+void dense_backward(gemm_index M, gemm_index N, gemm_index K, const T* gy, gemm_index ldgy, const T* z,
+                    gemm_index ldz, MatrixView<T> x, MatrixView<T> W, const PackedMatrix<T>* packed_wt,
+                    int act, const ActParams<T>& params, T* gx, gemm_index ldgx, T* gw, gemm_index ldgw,
+                    T* gb) {
+  const bool real = is_real_act(act);
+  T* gz = nullptr;
+  if (real && M > 0 && N > 0)
+    gz = static_cast<T*>(t_grad_arena.get(std::size_t(M) * std::size_t(N) * sizeof(T)));
+  if (real || gb) dense_backward_elementwise<T>(M, N, gy, ldgy, z, ldz, gz, N, real ? act : -1, params, gb);
+  const MatrixView<T> GZ = real ? MatrixView<T>{gz, N, 1} : MatrixView<T>{gy, ldgy, 1};
+  const DenseEpilogue<T> none;
+  // grad_x (M x K) = grad_z (M x N) @ W^T (N x K)
+  dense_forward<T>(M, K, N, GZ, MatrixView<T>{W.data, W.cs, W.rs}, packed_wt, gx, ldgx, none);
+  // grad_W (K x N) = x^T (K x M) @ grad_z (M x N)
+  dense_forward<T>(K, N, M, MatrixView<T>{x.data, x.cs, x.rs}, GZ, nullptr, gw, ldgw, none);
+}
+
 GemmInfo gemm_info(Isa isa, bool f64) {
   const GemmTable& t = gemm_table_of(isa);
   if (f64) return {t.f64.mr, t.f64.nr, t.f64.kc, t.f64.mc, t.f64.nc, t.f64.small_m};
@@ -466,6 +487,12 @@ template void dense_forward<float>(gemm_index, gemm_index, gemm_index, MatrixVie
                                    const PackedMatrix<float>*, float*, gemm_index, const DenseEpilogue<float>&);
 template void dense_forward<double>(gemm_index, gemm_index, gemm_index, MatrixView<double>, MatrixView<double>,
                                     const PackedMatrix<double>*, double*, gemm_index, const DenseEpilogue<double>&);
+template void dense_backward<float>(gemm_index, gemm_index, gemm_index, const float*, gemm_index, const float*,
+                                    gemm_index, MatrixView<float>, MatrixView<float>, const PackedMatrix<float>*,
+                                    int, const ActParams<float>&, float*, gemm_index, float*, gemm_index, float*);
+template void dense_backward<double>(gemm_index, gemm_index, gemm_index, const double*, gemm_index, const double*,
+                                     gemm_index, MatrixView<double>, MatrixView<double>, const PackedMatrix<double>*,
+                                     int, const ActParams<double>&, double*, gemm_index, double*, gemm_index, double*);
 template void dense_backward_elementwise<float>(gemm_index, gemm_index, const float*, gemm_index, const float*,
                                                 gemm_index, float*, gemm_index, int, const ActParams<float>&, float*);
 template void dense_backward_elementwise<double>(gemm_index, gemm_index, const double*, gemm_index, const double*,
