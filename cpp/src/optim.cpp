@@ -16,6 +16,13 @@ void run(std::size_t n, F&& f) {
   parallel_chunks(n, n < kMinParallel ? 1 : get_num_threads(), 64, f);
 }
 
+// torch.lerp(start, end, w) exactly as torch computes it: start + w (end - start) for
+// w < 0.5, else end - (end - start)(1 - w), so running averages match bit for bit.
+template <class T>
+inline T lerp(T start, T end, T w, T one_minus_w, bool upper) {
+  return upper ? end - (end - start) * one_minus_w : start + w * (end - start);
+}
+
 }  // namespace
 
 template <class T>
@@ -38,8 +45,10 @@ template <class T>
 void adam_step(T* p, const T* g, T* m, T* v, std::size_t n, const AdamParams& a) {
   const double bc1 = 1 - std::pow(a.beta1, double(a.step));
   const double bc2 = 1 - std::pow(a.beta2, double(a.step));
-  const T w1 = T(1 - a.beta1), b2 = T(a.beta2), w2 = T(1 - a.beta2), eps = T(a.eps);
-  const T step_size = T(a.lr / bc1), bc2_sqrt = T(std::sqrt(bc2));
+  const T w1 = T(1 - a.beta1), w1c = T(1) - w1, b2 = T(a.beta2), w2 = T(1 - a.beta2), eps = T(a.eps);
+  const bool upper = w1 >= T(0.5);
+  // torch takes bias_correction2 ** 0.5 (C pow, which may differ from sqrt by an ulp)
+  const T step_size = T(a.lr / bc1), bc2_sqrt = T(std::pow(bc2, 0.5));
   const T wd = T(a.weight_decay), shrink = T(1 - a.lr * a.weight_decay);
   run(n, [&](std::size_t lo, std::size_t hi) {
     for (std::size_t i = lo; i < hi; ++i) {
@@ -48,7 +57,7 @@ void adam_step(T* p, const T* g, T* m, T* v, std::size_t n, const AdamParams& a)
         if (a.decoupled) pi = pi * shrink;
         else gi = gi + wd * pi;
       }
-      const T mi = m[i] + w1 * (gi - m[i]);
+      const T mi = lerp(m[i], gi, w1, w1c, upper);
       const T vi = v[i] * b2 + (w2 * gi) * gi;
       m[i] = mi;
       v[i] = vi;
@@ -60,7 +69,8 @@ void adam_step(T* p, const T* g, T* m, T* v, std::size_t n, const AdamParams& a)
 
 template <class T>
 void rmsprop_step(T* p, const T* g, T* sq, T* gavg, T* buf, std::size_t n, const RmspropParams& a) {
-  const T alpha = T(a.alpha), w = T(1 - a.alpha), eps = T(a.eps), wd = T(a.weight_decay);
+  const T alpha = T(a.alpha), w = T(1 - a.alpha), wc = T(1) - w, eps = T(a.eps), wd = T(a.weight_decay);
+  const bool upper = w >= T(0.5);
   const T lr = T(a.lr), mom = T(a.momentum);
   run(n, [&](std::size_t lo, std::size_t hi) {
     for (std::size_t i = lo; i < hi; ++i) {
@@ -69,7 +79,7 @@ void rmsprop_step(T* p, const T* g, T* sq, T* gavg, T* buf, std::size_t n, const
       sq[i] = s;
       T avg;
       if (a.centered) {
-        const T ga = gavg[i] + w * (gi - gavg[i]);
+        const T ga = lerp(gavg[i], gi, w, wc, upper);
         gavg[i] = ga;
         avg = std::sqrt(s - ga * ga) + eps;
       } else {

@@ -19,10 +19,9 @@ AdaGrad       sum += g'^2; p -= lr / (1 + (t - 1) lr_decay) * g' / (sqrt(sum) + 
 ============  ==========================================================================
 
 ``simdmlp.reference`` writes these rules op by op; the native steps match it bit for bit
-(tests/test_optim.py) except, at the rounding level, where torch.lerp's weight is >= 0.5
-(beta1 <= 0.5, or alpha <= 0.5 with centered RMSprop: torch then computes
-g - (g - m)(1 - w)) and where sqrt(1 - beta2^t) and torch's (1 - beta2^t) ** 0.5 differ by
-an ulp (e.g. t = 1270 with beta2 = 0.999).
+(tests/test_optim.py), torch's rounding details included: torch.lerp's second formula
+g - (g - m)(1 - w) when its weight is >= 0.5 (beta1 <= 0.5, or alpha <= 0.5 with centered
+RMSprop), and (1 - beta2^t) ** 0.5 rather than sqrt in Adam's bias correction.
 """
 from __future__ import annotations
 

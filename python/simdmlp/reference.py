@@ -382,12 +382,13 @@ def _as(p, value):
 
 
 def _lerp(start, end, weight):
-    """torch.lerp(start, end, weight) with a scalar weight: start + w (end - start) for
-    |w| < 0.5, else end - (end - start)(1 - w) (exact at w = 1)."""
-    w = float(weight)
+    """torch.lerp(start, end, weight) with a scalar weight, as torch computes it: the
+    weight w rounded to the array's dtype, then start + w (end - start) for |w| < 0.5,
+    else end - (end - start)(1 - w) with 1 - w in that dtype (exact at w = 1)."""
+    w = _as(start, float(weight))
     if abs(w) < 0.5:
-        return start + _as(start, w) * (end - start)
-    return end - (end - start) * _as(start, 1.0 - w)
+        return start + w * (end - start)
+    return end - (end - start) * (_as(start, 1.0) - w)
 
 
 # Losses -------------------------------------------------------------------------------

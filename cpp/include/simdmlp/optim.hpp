@@ -23,7 +23,7 @@ struct AdamParams {
   bool decoupled;  // AdamW: p *= 1 - lr wd; Adam: g' = g + wd p
   long step;       // 1 on the first step
 };
-// m += (1 - b1)(g' - m); v = b2 v + (1 - b2) g' g'; p -= lr/(1 - b1^t) * m / (sqrt(v)/sqrt(1 - b2^t) + eps)
+// m = lerp(m, g', 1 - b1) (torch.lerp's two formulas); v = b2 v + (1 - b2) g' g'; p -= lr/(1 - b1^t) * m / (sqrt(v)/sqrt(1 - b2^t) + eps)
 template <class T> void adam_step(T* p, const T* g, T* m, T* v, std::size_t n, const AdamParams& a);
 
 struct RmspropParams {
