@@ -187,6 +187,10 @@ def test_forward_backward_out(dense_isa, act):
     got = simdmlp.dense_backward(gy, x, W, z, act, out=(None, outs[1], None))
     assert got[1] is outs[1]
     same_bits(got[0], want[0], "grad_x allocated beside grad_W out=")
+    got = simdmlp.dense_backward(gy, x, W, z, act, need_grad_x=False)
+    assert got[0] is None
+    same_bits(got[1], want[1], "grad_W without grad_x")
+    same_bits(got[2], want[2], "grad_b without grad_x")
     # outputs aliasing inputs (square layer): the inputs are read as they were
     xs, gys, zs = x.copy(), gy.copy(), z.copy()
     got = simdmlp.dense_backward(gys, xs, W, zs, act, out=(xs, gys, None))
@@ -212,6 +216,8 @@ def test_forward_backward_out_errors():
         simdmlp.dense_backward(gy, x, W, y, "relu", out=(None, None, np.empty(3, np.float32)))
     with pytest.raises(ValueError, match=r"out\[2\] \(grad_b\) must be None"):
         simdmlp.dense_backward(gy, x, W, y, "relu", has_bias=False, out=(None, None, np.empty(4, np.float32)))
+    with pytest.raises(ValueError, match=r"out\[0\] \(grad_x\) must be None when need_grad_x"):
+        simdmlp.dense_backward(gy, x, W, y, "relu", need_grad_x=False, out=(np.empty((2, 3), np.float32), None, None))
     with pytest.raises(ValueError, match=r"out\[0\] must be C-contiguous"):
         simdmlp.dense_backward(gy, x, W, y, "relu", out=(np.empty((3, 2), np.float32).T, None, None))
     with pytest.raises(ValueError, match="share memory"):

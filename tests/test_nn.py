@@ -870,3 +870,80 @@ def test_bad_layer_calls():
         d.backward(np.ones((2, 4), np.float32))
     with pytest.raises(RuntimeError, match="Activation.backward: call forward"):
         nn.Activation("relu").backward(np.ones(3))
+
+
+# --- train_step: fit's step, with reused buffers ----------------------------------------
+def _twin_models(activation, dtype, seed=0):
+    a = nn.MLP([20, 16, 12, 5], activation=activation, dtype=dtype, rng=seed)
+    b = nn.MLP([20, 16, 12, 5], activation=activation, dtype=dtype, rng=seed)
+    return a, b
+
+
+@pytest.mark.parametrize("loss_name", ["cross_entropy", "mse", "bce_with_logits"])
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_train_step_is_forward_loss_backward_step(loss_name, dtype):
+    """train_step (reused buffers, no grad for X) follows the plain forward / loss /
+    backward / step sequence bit for bit, over batches of two sizes."""
+    rng = np.random.default_rng(11)
+    a, b = _twin_models("gelu", dtype)
+    la, lb = nn._LOSSES[loss_name](), nn._LOSSES[loss_name]()
+    oa, ob = optim.Adam(a.parameters(), lr=1e-2), optim.Adam(b.parameters(), lr=1e-2)
+    for n in (8, 8, 3, 8, 3):
+        X = rng.standard_normal((n, 20)).astype(dtype)
+        y = {"cross_entropy": rng.integers(0, 5, n), "mse": rng.standard_normal((n, 5)).astype(dtype),
+             "bce_with_logits": rng.integers(0, 2, (n, 5)).astype(dtype)}[loss_name]
+        va = a.train_step(X, y, la, oa)
+        out = b.forward(X, training=True)
+        vb = lb.forward(out, y)
+        b.backward(lb.backward())
+        ob.step()
+        assert va == vb
+        for pa, pb in zip(a.parameters(), b.parameters()):
+            np.testing.assert_array_equal(pa.value, pb.value)
+            np.testing.assert_array_equal(pa.grad, pb.grad)
+
+
+def test_train_step_allocates_nothing_after_the_first_step():
+    """After one step at a batch size, a step allocates no array of the batch's size:
+    tracemalloc's peak during a step stays below the smallest such array (the logits,
+    batch x 10 float32), while a plain forward alone allocates far more."""
+    import tracemalloc
+
+    rng = np.random.default_rng(12)
+    model = nn.MLP([784, 128, 64, 10], activation="relu", rng=0)
+    loss, opt = nn.SoftmaxCrossEntropyLoss(), optim.Adam(model.parameters())
+    X = rng.standard_normal((128, 784)).astype(np.float32)
+    y = rng.integers(0, 10, 128)
+    model.train_step(X, y, loss, opt)
+    tracemalloc.start()
+    try:
+        tracemalloc.reset_peak()
+        base, _ = tracemalloc.get_traced_memory()
+        model.train_step(X, y, loss, opt)
+        _, peak = tracemalloc.get_traced_memory()
+        tracemalloc.reset_peak()
+        model.forward(X, training=True)
+        _, peak_plain = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert peak - base < 128 * 10 * 4, f"a training step allocated {peak - base} bytes"
+    assert peak_plain - base > 128 * (128 + 64) * 4
+
+
+def test_train_step_skips_the_input_gradient(monkeypatch):
+    """The first layer's grad_x (a third of the backward FLOPs in a 784-wide layer) is
+    not computed: dense_backward is asked for it only by the later layers."""
+    from simdmlp import _core
+
+    calls = []
+    real = _core.dense_backward
+
+    def spy(*args, **kw):
+        calls.append(kw.get("need_grad_x", True))
+        return real(*args, **kw)
+
+    monkeypatch.setattr(_core, "dense_backward", spy)
+    model = nn.MLP([6, 5, 4, 3], rng=0)
+    X = np.ones((4, 6), np.float32)
+    model.train_step(X, np.array([0, 1, 2, 0]), nn.SoftmaxCrossEntropyLoss(), optim.SGD(model.parameters()))
+    assert calls == [True, True, False]

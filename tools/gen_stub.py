@@ -46,7 +46,8 @@ lines += [
     "def dense_forward(x: ArrayLike, W: ArrayLike | PackedWeights, b: Optional[ArrayLike] = None, "
     "activation: Optional[str] = None, out: Optional[tuple] = None, **params: Any) -> tuple[np.ndarray, np.ndarray]: ...",
     "def dense_backward(grad_y: ArrayLike, x: ArrayLike, W: ArrayLike | PackedWeights, z: Optional[ArrayLike] = None, "
-    "activation: Optional[str] = None, has_bias: bool = True, out: Optional[tuple] = None, **params: Any) "
+    "activation: Optional[str] = None, has_bias: bool = True, need_grad_x: bool = True, "
+    "out: Optional[tuple] = None, **params: Any) "
     "-> tuple[np.ndarray, np.ndarray, Optional[np.ndarray]]: ...",
     "def _gemm_info(f64: bool = False) -> dict[str, Any]: ...",
     "def _fma_peak(isa: str, f64: bool, threads: int, iters: int) -> tuple[float, float]: ...",

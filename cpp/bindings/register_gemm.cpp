@@ -328,7 +328,7 @@ py::object forward_impl(const char* fn, py::handle x_obj, py::handle w_obj, py::
 
 // --------------------------------------------------------------------- backward
 py::tuple backward_impl(py::handle gy_obj, py::handle x_obj, py::handle w_obj, py::handle z_obj, const ActSpec& act,
-                        bool has_bias, py::handle out) {
+                        bool has_bias, bool need_grad_x, py::handle out) {
   const char* fn = "simdmlp.dense_backward";
   const std::vector<py::object> outs = out_entries(fn, out, 3, "(grad_x, grad_W, grad_b)");
   Operand gy = matrix_arg(fn, "grad_y", gy_obj, false);
@@ -353,16 +353,18 @@ py::tuple backward_impl(py::handle gy_obj, py::handle x_obj, py::handle w_obj, p
     shape_error(fn, "z", z.shape(), "grad_y", gy.shape(), "z must have the shape of grad_y");
   if (!has_bias && !outs[2].is_none())
     throw py::value_error(std::string(fn) + ": out[2] (grad_b) must be None when has_bias is False");
+  if (!need_grad_x && !outs[0].is_none())
+    throw py::value_error(std::string(fn) + ": out[0] (grad_x) must be None when need_grad_x is False");
   const idx M = x.rows(), K = x.cols(), N = w.cols();  // layer: (M, K) @ (K, N)
   const Dt dt = x.dt();
   const bool half = x.half();
-  Result gx = make_result(fn, outs[0], std::vector<py::ssize_t>{M, K}, dt, half, "out[0]");
+  Result gx, gb;
+  if (need_grad_x) gx = make_result(fn, outs[0], std::vector<py::ssize_t>{M, K}, dt, half, "out[0]");
   Result gw = make_result(fn, outs[1], std::vector<py::ssize_t>{K, N}, dt, half, "out[1]");
-  Result gb;
   if (has_bias) gb = make_result(fn, outs[2], std::vector<py::ssize_t>{N}, dt, half, "out[2]");
-  check_disjoint(fn, "out[0]", gx, "out[1]", gw);
+  if (need_grad_x) check_disjoint(fn, "out[0]", gx, "out[1]", gw);
   if (has_bias) {
-    check_disjoint(fn, "out[0]", gx, "out[2]", gb);
+    if (need_grad_x) check_disjoint(fn, "out[0]", gx, "out[2]", gb);
     check_disjoint(fn, "out[1]", gw, "out[2]", gb);
   }
   for (const Result* r : {&gx, &gw, &gb}) {  // inputs are read after outputs are written
@@ -395,7 +397,7 @@ py::tuple backward_impl(py::handle gy_obj, py::handle x_obj, py::handle w_obj, p
     const T* zp = real_act ? static_cast<const T*>(z_rows.data()) : nullptr;
     const idx ldz = real_act && z_rows.shape(0) > 1 ? idx(z_rows.strides(0)) / idx(sizeof(T)) : N;
     T* gbp = has_bias ? static_cast<T*>(gb.compute.mutable_data()) : nullptr;
-    T* gxp = static_cast<T*>(gx.compute.mutable_data());
+    T* gxp = need_grad_x ? static_cast<T*>(gx.compute.mutable_data()) : nullptr;
     T* gwp = static_cast<T*>(gw.compute.mutable_data());
     const ActParams<T> p = params_as<T>(act);
     py::gil_scoped_release nogil;
@@ -403,7 +405,8 @@ py::tuple backward_impl(py::handle gy_obj, py::handle x_obj, py::handle w_obj, p
   };
   if (dt == Dt::f32) run(float{});
   else run(double{});
-  return py::make_tuple(gx.finish(), gw.finish(), has_bias ? gb.finish() : py::object(py::none()));
+  return py::make_tuple(need_grad_x ? gx.finish() : py::object(py::none()), gw.finish(),
+                        has_bias ? gb.finish() : py::object(py::none()));
 }
 
 }  // namespace
@@ -473,17 +476,19 @@ out: None or a tuple (y, z) of arrays to write into (either entry None: allocate
 must be None or y itself when there is no activation), checked like every out=.)doc");
 
   m.def("dense_backward", [](py::handle grad_y, py::handle x, py::handle W, py::handle z, py::handle activation,
-                             bool has_bias, py::handle out, py::kwargs kw) {
+                             bool has_bias, bool need_grad_x, py::handle out, py::kwargs kw) {
     const ActSpec s = parse_activation("simdmlp.dense_backward", activation, kw);
-    return backward_impl(grad_y, x, W, z, s, has_bias, out);
+    return backward_impl(grad_y, x, W, z, s, has_bias, need_grad_x, out);
   }, py::arg("grad_y"), py::arg("x"), py::arg("W"), py::arg("z") = py::none(), py::arg("activation") = py::none(),
-     py::arg("has_bias") = true, py::arg("out") = py::none(), R"doc(
-dense_backward(grad_y, x, W, z, activation=None, has_bias=True, out=None, **params)
--> (grad_x, grad_W, grad_b): grad_z = act_backward(grad_y, z) (one sweep that also sums
-grad_b = grad_z over the rows, in row order), grad_x = grad_z @ W^T, grad_W = x^T @ grad_z
-(transposes read in place). grad_b is None when has_bias is False. z may be None when
-activation is None. grad_z lives in reused per-thread scratch; with out=(grad_x, grad_W,
-grad_b) (entries may be None) a training step allocates nothing here.)doc");
+     py::arg("has_bias") = true, py::arg("need_grad_x") = true, py::arg("out") = py::none(), R"doc(
+dense_backward(grad_y, x, W, z, activation=None, has_bias=True, need_grad_x=True, out=None,
+**params) -> (grad_x, grad_W, grad_b): grad_z = act_backward(grad_y, z) (one sweep that
+also sums grad_b = grad_z over the rows, in row order), grad_x = grad_z @ W^T,
+grad_W = x^T @ grad_z (transposes read in place). grad_b is None when has_bias is False;
+grad_x is None, and its product skipped, when need_grad_x is False (a network's first
+layer). z may be None when activation is None. grad_z lives in reused per-thread
+scratch; with out=(grad_x, grad_W, grad_b) (entries may be None) a training step
+allocates nothing here.)doc");
 
   m.def("_gemm_info", [](bool f64) {
     const GemmInfo g = gemm_info(current_isa(), f64);

@@ -118,11 +118,33 @@ class Parameter:
         return f"Parameter({type(self.layer).__name__}.{self.name}, shape={self.value.shape})"
 
 
-class Layer:
+class _Workspace:
+    def _buf(self, key, shape, dtype, reuse):
+        """An array for a result: new (reuse=False: what forward/backward return to a
+        caller), or kept in this object per (key, shape) and overwritten by the next
+        ``train_step`` (reuse=True), so training allocates nothing after the first step
+        of each batch size."""
+        if not reuse:
+            return np.empty(shape, dtype)
+        ws = self.__dict__.setdefault("_workspace", {})
+        a = ws.get((key, shape))
+        if a is None or a.dtype != dtype:
+            a = ws[(key, shape)] = np.empty(shape, dtype)
+        return a
+
+
+class Layer(_Workspace):
     """Base class: ``forward(x, training=True)``, ``backward(grad_y) -> grad_x``."""
 
     def parameters(self):
         return []
+
+    # train_step's hooks; a custom layer gets the plain forward/backward.
+    def _train_forward(self, x):
+        return self.forward(x, training=True)
+
+    def _train_backward(self, grad_y, need_input_grad):
+        return self.backward(grad_y)
 
     def config(self):
         raise NotImplementedError(f"{type(self).__name__} has no config(), so it cannot be saved")
@@ -239,18 +261,35 @@ class Dense(Layer):
             raise TypeError(f"Dense.forward: x has dtype {x.dtype} but the layer's weights are {self.W.dtype}")
         if not training:
             return _core.dense(x, self.W, self.b, self.activation, **self.act_params)
-        y, z = _core.dense_forward(x, self.W, self.b, self.activation, **self.act_params)
+        return self._forward_train(x, reuse=False)
+
+    def _forward_train(self, x, reuse):
+        shape = (x.shape[0], self.out_features)
+        y = self._buf("y", shape, self.W.dtype, reuse)
+        z = self._buf("z", shape, self.W.dtype, reuse) if self.activation is not None else None
+        y, z = _core.dense_forward(x, self.W, self.b, self.activation, out=(y, z), **self.act_params)
         self.x, self.z = x, z
         return y
 
+    def _train_forward(self, x):
+        return self._forward_train(x, reuse=True) if x.ndim == 2 and x.dtype == self.W.dtype \
+            else self.forward(x, training=True)  # forward's checks raise the error
+
     def backward(self, grad_y):
+        return self._backward(grad_y, True, reuse=False)
+
+    def _train_backward(self, grad_y, need_input_grad):
+        return self._backward(grad_y, need_input_grad, reuse=True)
+
+    def _backward(self, grad_y, need_input_grad, reuse):
+        """grad_x (None without need_input_grad: its product is skipped); dW and db are
+        written in place."""
         if self.x is None:
             raise RuntimeError("Dense.backward: call forward(x, training=True) first")
-        gx, gW, gb = _core.dense_backward(grad_y, self.x, self.W, self.z, self.activation,
-                                          has_bias=self.bias, **self.act_params)
-        self.dW[...] = gW
-        if self.bias:
-            self.db[...] = gb
+        gx = self._buf("gx", self.x.shape, self.W.dtype, reuse) if need_input_grad else None
+        gx, _, _ = _core.dense_backward(grad_y, self.x, self.W, self.z, self.activation,
+                                        has_bias=self.bias, need_grad_x=need_input_grad,
+                                        out=(gx, self.dW, self.db), **self.act_params)
         return gx
 
     def parameters(self):
@@ -300,6 +339,18 @@ class Activation(Layer):
         g = self.fn.backward(grad_y, self.x)
         return g[0] if isinstance(g, tuple) else g
 
+    def _train_forward(self, x):
+        if not isinstance(x, np.ndarray) or x.dtype not in (np.float32, np.float64):
+            return self.forward(x, training=True)
+        self.x = x
+        return self.fn.forward(x, out=self._buf("y", x.shape, x.dtype, True))
+
+    def _train_backward(self, grad_y, need_input_grad):
+        if self.name == "prelu" or self.x is None or not isinstance(grad_y, np.ndarray) \
+                or grad_y.shape != self.x.shape or grad_y.dtype != self.x.dtype:
+            return self.backward(grad_y)
+        return self.fn.backward(grad_y, self.x, out=self._buf("gx", self.x.shape, self.x.dtype, True))
+
     def config(self):
         return {"type": "Activation", "name": self.name, "params": dict(self.fn.params)}
 
@@ -330,11 +381,20 @@ def _same_shape_target(where, pred, target):
     return t.astype(pred.dtype, copy=False)
 
 
-class _Loss:
+class _Loss(_Workspace):
+    """forward(pred, target) -> float; backward() -> dL/dpred (a new array). train_step
+    runs the same code with results in arrays kept per shape (Layer._buf)."""
+
+    def forward(self, pred, target):
+        return self._forward(pred, target, reuse=False)
+
     def backward(self):
+        return self._backward_checked(reuse=False)
+
+    def _backward_checked(self, reuse):
         if getattr(self, "_grad_inputs", None) is None:
             raise RuntimeError(f"{type(self).__name__}.backward: call forward(pred, target) first")
-        return self._backward()
+        return self._backward(reuse)
 
     def __call__(self, pred, target):
         return self.forward(pred, target)
@@ -348,16 +408,18 @@ class MSELoss(_Loss):
     L = (1/N) sum (pred - target)^2; dL/dpred = 2 (pred - target) / N.
     A target of shape (N,) is taken as a column for predictions of shape (N, 1)."""
 
-    def forward(self, pred, target):
+    def _forward(self, pred, target, reuse):
         pred = _pred("MSELoss", pred)
         target = _same_shape_target("MSELoss", pred, target)
-        self.diff = pred - target
+        self.diff = np.subtract(pred, target, out=self._buf("diff", pred.shape, pred.dtype, reuse))
         self._grad_inputs = True
-        d = self.diff.astype(np.float64)
-        return float(np.mean(d * d))
+        d = self._buf("d64", pred.shape, np.float64, reuse)
+        np.copyto(d, self.diff)
+        return float(np.mean(np.multiply(d, d, out=d)))
 
-    def _backward(self):
-        return 2 * self.diff / self.diff.size
+    def _backward(self, reuse):
+        g = np.multiply(self.diff, 2, out=self._buf("grad", self.diff.shape, self.diff.dtype, reuse))
+        return np.divide(g, self.diff.size, out=g)
 
 
 class SoftmaxCrossEntropyLoss(_Loss):
@@ -367,7 +429,7 @@ class SoftmaxCrossEntropyLoss(_Loss):
     L = -(1/N) sum_i sum_c t_ic log softmax(z_i)_c, log softmax from the native log-sum-exp;
     dL/dz = (softmax(z) * sum_c t_c - t) / N, that is (softmax(z) - onehot) / N."""
 
-    def forward(self, logits, target):
+    def _forward(self, logits, target, reuse):
         z = _pred("SoftmaxCrossEntropyLoss", logits)
         if z.ndim != 2:
             raise ValueError(f"SoftmaxCrossEntropyLoss: logits must be 2-d (batch, classes), got shape {z.shape}")
@@ -384,25 +446,40 @@ class SoftmaxCrossEntropyLoss(_Loss):
             if t.min() < 0 or t.max() >= c:
                 raise ValueError(f"SoftmaxCrossEntropyLoss: labels must be in [0, {c - 1}], "
                                  f"got range [{t.min()}, {t.max()}]")
-            onehot = np.zeros_like(z)
-            onehot[np.arange(n), t] = 1
-            self.row_sum = None
+            self.onehot, self.row_sum = None, None
+            # flat positions i*c + t_i of the labels' entries, and their log-probabilities
+            rows = self._buf("rows", (n,), np.int64, reuse)
+            if not reuse or getattr(self, "_rows_n", None) != n:
+                rows[...] = np.arange(n, dtype=np.int64) * c
+                self._rows_n = n if reuse else None
+            self.flat = np.add(rows, t, out=self._buf("flat", (n,), np.int64, reuse), casting="unsafe")
         elif t.shape == z.shape:
             if t.dtype.kind not in "biuf":
                 raise TypeError(f"SoftmaxCrossEntropyLoss: target must be numeric, got dtype {t.dtype}")
-            onehot = t.astype(z.dtype, copy=False)
-            self.row_sum = onehot.sum(axis=1, keepdims=True)
+            self.onehot = t.astype(z.dtype, copy=False)
+            self.row_sum = self.onehot.sum(axis=1, keepdims=True)
         else:
             raise ValueError(f"SoftmaxCrossEntropyLoss: target has shape {t.shape}, logits {z.shape}")
-        logp = _core.log_softmax(z)
-        self.p = _core.softmax(z)
-        self.onehot = onehot
+        logp = _core.log_softmax(z, out=self._buf("logp", z.shape, z.dtype, reuse))
+        self.p = _core.softmax(z, out=self._buf("p", z.shape, z.dtype, reuse))
         self._grad_inputs = True
-        return float(-np.sum(onehot * logp, dtype=np.float64) / n)
+        if self.onehot is not None:
+            return float(-np.sum(self.onehot * logp, dtype=np.float64) / n)
+        picked = np.take(logp.reshape(-1), self.flat, out=self._buf("picked", (n,), z.dtype, reuse))
+        return float(-np.sum(picked, dtype=np.float64) / n)
 
-    def _backward(self):
-        p = self.p if self.row_sum is None else self.p * self.row_sum
-        return (p - self.onehot) / self.p.shape[0]
+    def _backward(self, reuse):
+        """(p - onehot) / N: p with 1 taken off at each label, then divided by N."""
+        n = self.p.shape[0]
+        g = self._buf("grad", self.p.shape, self.p.dtype, reuse)
+        if self.onehot is not None:
+            p = self.p if self.row_sum is None else np.multiply(self.p, self.row_sum, out=g)
+            np.subtract(p, self.onehot, out=g)
+        else:
+            np.copyto(g, self.p)
+            at = np.take(g.reshape(-1), self.flat, out=self._buf("picked", (n,), g.dtype, reuse))
+            np.put(g.reshape(-1), self.flat, np.subtract(at, 1, out=at))
+        return np.divide(g, n, out=g)
 
 
 class BCEWithLogitsLoss(_Loss):
@@ -411,15 +488,22 @@ class BCEWithLogitsLoss(_Loss):
     (= -y log sigmoid(z) - (1 - y) log(1 - sigmoid(z))); dL/dz = (sigmoid(z) - y) / N.
     A target of shape (N,) is taken as a column for logits of shape (N, 1)."""
 
-    def forward(self, logits, target):
+    def _forward(self, logits, target, reuse):
         z = _pred("BCEWithLogitsLoss", logits)
         y = _same_shape_target("BCEWithLogitsLoss", z, target)
         self.z, self.y = z, y
         self._grad_inputs = True
-        return float(np.mean(_core.softplus(z).astype(np.float64) - z.astype(np.float64) * y))
+        sp = self._buf("sp64", z.shape, np.float64, reuse)
+        zy = self._buf("zy64", z.shape, np.float64, reuse)
+        np.copyto(sp, _core.softplus(z, out=self._buf("sp", z.shape, z.dtype, reuse)))
+        np.copyto(zy, z)
+        np.multiply(zy, y, out=zy)
+        return float(np.mean(np.subtract(sp, zy, out=sp)))
 
-    def _backward(self):
-        return (_core.sigmoid(self.z) - self.y) / self.z.size
+    def _backward(self, reuse):
+        g = _core.sigmoid(self.z, out=self._buf("grad", self.z.shape, self.z.dtype, reuse))
+        np.subtract(g, self.y, out=g)
+        return np.divide(g, self.z.size, out=g)
 
 
 _LOSSES = {"mse": MSELoss, "cross_entropy": SoftmaxCrossEntropyLoss, "bce_with_logits": BCEWithLogitsLoss}
@@ -471,6 +555,28 @@ class Sequential(Layer):
 
     def parameters(self):
         return [p for layer in self.layers for p in layer.parameters()]
+
+    def _flat_layers(self):
+        return [f for layer in self.layers
+                for f in (layer._flat_layers() if isinstance(layer, Sequential) else [layer])]
+
+    def train_step(self, X, y, loss, optimizer):
+        """One training step on the batch (X, y): forward, loss, backward, optimizer.step();
+        returns the batch's mean loss. Unlike forward/backward, which return new arrays,
+        it keeps every intermediate in arrays reused by the next step of the same batch
+        size, so after the first step it allocates nothing of the batch's size, and it
+        skips the gradient for X itself (the first layer's grad_x product). X must already
+        have the model's dtype (fit converts it once). What fit runs per batch."""
+        layers = self._flat_layers()
+        x = X
+        for layer in layers:
+            x = layer._train_forward(x)
+        value = loss._forward(x, y, reuse=True) if isinstance(loss, _Loss) else loss.forward(x, y)
+        g = loss._backward_checked(reuse=True) if isinstance(loss, _Loss) else loss.backward()
+        for i in range(len(layers) - 1, -1, -1):
+            g = layers[i]._train_backward(g, need_input_grad=i > 0)
+        optimizer.step()
+        return value
 
     @property
     def dtype(self):
@@ -581,9 +687,20 @@ class Sequential(Layer):
                 raise TypeError("fit: cross-entropy labels must be integers")
             if y.min() < 0 or y.max() >= out_dim:
                 raise ValueError(f"fit: labels must be in [0, {out_dim - 1}], got [{y.min()}, {y.max()}]")
+        if isinstance(loss, (MSELoss, BCEWithLogitsLoss)) and y.dtype != X.dtype:
+            y = np.ascontiguousarray(y, dtype=X.dtype)  # once, not per batch
         gen = _rng(rng)
         self._last_loss = loss
         n = X.shape[0]
+        batches = {}  # batch buffers by size: the full size and the last, smaller one
+
+        def gather(idx):
+            if len(idx) not in batches:
+                batches[len(idx)] = (np.empty((len(idx),) + X.shape[1:], X.dtype),
+                                     np.empty((len(idx),) + y.shape[1:], y.dtype))
+            xb, yb = batches[len(idx)]
+            return np.take(X, idx, axis=0, out=xb), np.take(y, idx, axis=0, out=yb)
+
         history = {"loss": []}
         tty = bool(verbose) and hasattr(sys.stdout, "isatty") and sys.stdout.isatty()
         for epoch in range(epochs):
@@ -593,12 +710,9 @@ class Sequential(Layer):
             nb = (n + batch_size - 1) // batch_size
             for bi in range(nb):
                 idx = order[bi * batch_size:(bi + 1) * batch_size]
-                xb, yb = X[idx], y[idx]
-                out = self.forward(xb, training=True)
-                total += loss.forward(out, yb) * len(idx)
+                xb, yb = gather(idx)
+                total += self.train_step(xb, yb, loss, optimizer) * len(idx)
                 seen += len(idx)
-                self.backward(loss.backward())
-                optimizer.step()
                 if tty and (bi % 10 == 0 or bi == nb - 1):
                     done = int(30 * (bi + 1) / nb)
                     print(f"\repoch {epoch + 1}/{epochs} [{'=' * done}{'.' * (30 - done)}] "

@@ -95,7 +95,8 @@ void dense_backward_elementwise(gemm_index M, gemm_index N, const T* gy, gemm_in
 // gy and z are row-major with unit column stride (row strides ldgy, ldz); x and W any
 // strides, or `packed_wt` (W^T packed for the current ISA) instead of W. gz lives in
 // per-thread scratch that is reused across calls, so a training loop allocates nothing
-// here. Outputs are row-major (row strides ldgx, ldgw) and must not overlap any input.
+// here. Outputs are row-major (row strides ldgx, ldgw) and must not overlap any input;
+// gx may be null (the first layer of a network needs no gradient for its input).
 template <class T>
 void dense_backward(gemm_index M, gemm_index N, gemm_index K, const T* gy, gemm_index ldgy, const T* z,
                     gemm_index ldz, MatrixView<T> x, MatrixView<T> W, const PackedMatrix<T>* packed_wt,

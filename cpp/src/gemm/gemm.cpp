@@ -439,7 +439,7 @@ void dense_backward(gemm_index M, gemm_index N, gemm_index K, const T* gy, gemm_
   const MatrixView<T> GZ = real ? MatrixView<T>{gz, N, 1} : MatrixView<T>{gy, ldgy, 1};
   const DenseEpilogue<T> none;
   // grad_x (M x K) = grad_z (M x N) @ W^T (N x K)
-  dense_forward<T>(M, K, N, GZ, MatrixView<T>{W.data, W.cs, W.rs}, packed_wt, gx, ldgx, none);
+  if (gx) dense_forward<T>(M, K, N, GZ, MatrixView<T>{W.data, W.cs, W.rs}, packed_wt, gx, ldgx, none);
   // grad_W (K x N) = x^T (K x M) @ grad_z (M x N)
   dense_forward<T>(K, N, M, MatrixView<T>{x.data, x.cs, x.rs}, GZ, nullptr, gw, ldgw, none);
 }
