@@ -15,6 +15,7 @@ namespace simdmlp::neon {
 #include "simd/vec_neon.inc"
 #include "simd/math.inc"
 #include "kernels/activations.inc"
+#include "kernels/optim.inc"
 #include "simd/fill_table.inc"
 #include "gemm/gemm_isa.inc"
 }  // namespace simdmlp::neon

@@ -12,6 +12,7 @@ namespace simdmlp::scalar {
 #include "simd/vec_scalar.inc"
 #include "simd/math.inc"
 #include "kernels/activations.inc"
+#include "kernels/optim.inc"
 #include "simd/fill_table.inc"
 #include "gemm/gemm_isa.inc"
 }  // namespace simdmlp::scalar

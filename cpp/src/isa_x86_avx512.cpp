@@ -23,6 +23,7 @@ namespace simdmlp::avx512 {
 #include "simd/vec_avx512.inc"
 #include "simd/math.inc"
 #include "kernels/activations.inc"
+#include "kernels/optim.inc"
 #include "simd/fill_table.inc"
 #include "gemm/gemm_isa.inc"
 }  // namespace simdmlp::avx512

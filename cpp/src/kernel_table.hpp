@@ -38,3 +38,5 @@ const KernelTable& current_kernels();
 
 // The GEMM half of each ISA (cpp/src/gemm/gemm_isa.inc).
 #include "gemm/gemm_table.hpp"
+// The optimizer steps of each ISA (cpp/src/kernels/optim.inc).
+#include "optim_table.hpp"

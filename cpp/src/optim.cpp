@@ -1,112 +1,94 @@
-// Optimizer steps (contract: simdmlp/optim.hpp). Plain loops: each is memory bound
-// (3-4 arrays read, 2-3 written per element), and the baseline ISA's SIMD vectorises them.
+// Optimizer steps (contract: simdmlp/optim.hpp): the constants, the threads, and the
+// current ISA's fused kernel (kernels/optim.inc) on each thread's chunk. Each step is
+// memory bound (3-4 arrays read, 2-3 written per element) once its divisions and square
+// roots run on full-width vectors.
 #include "simdmlp/optim.hpp"
 
 #include <cmath>
 
+#include "kernel_table.hpp"
+#include "simdmlp/dispatch.hpp"
 #include "simdmlp/threads.hpp"
 
 namespace simdmlp {
+
+namespace scalar { extern const detail::OptimTable optim_table; }
+#if defined(SIMDMLP_X86)
+namespace avx2 { extern const detail::OptimTable optim_table; }
+namespace avx512 { extern const detail::OptimTable optim_table; }
+#endif
+#if defined(SIMDMLP_NEON)
+namespace neon { extern const detail::OptimTable optim_table; }
+#endif
+
 namespace {
 
 constexpr std::size_t kMinParallel = std::size_t(1) << 16;
 
+const detail::OptimTable& optim_table_of(Isa isa) {
+  switch (isa) {
+#if defined(SIMDMLP_X86)
+    case Isa::avx2: return avx2::optim_table;
+    case Isa::avx512: return avx512::optim_table;
+#endif
+#if defined(SIMDMLP_NEON)
+    case Isa::neon: return neon::optim_table;
+#endif
+    default: return scalar::optim_table;
+  }
+}
+
+template <class T> const detail::OptimKernels<T>& kernels();
+template <> const detail::OptimKernels<float>& kernels<float>() { return optim_table_of(current_isa()).f32; }
+template <> const detail::OptimKernels<double>& kernels<double>() { return optim_table_of(current_isa()).f64; }
+
+// f(lo, hi) over chunks of [0, n) on the threads (chunk edges on whole cache lines).
 template <class F>
 void run(std::size_t n, F&& f) {
   parallel_chunks(n, n < kMinParallel ? 1 : get_num_threads(), 64, f);
-}
-
-// torch.lerp(start, end, w) exactly as torch computes it: start + w (end - start) for
-// w < 0.5, else end - (end - start)(1 - w), so running averages match bit for bit.
-template <class T>
-inline T lerp(T start, T end, T w, T one_minus_w, bool upper) {
-  return upper ? end - (end - start) * one_minus_w : start + w * (end - start);
 }
 
 }  // namespace
 
 template <class T>
 void sgd_step(T* p, const T* g, T* buf, std::size_t n, const SgdParams& a) {
-  const T lr = T(a.lr), mom = T(a.momentum), damp1 = T(1 - a.dampening), wd = T(a.weight_decay);
-  run(n, [&](std::size_t lo, std::size_t hi) {
-    for (std::size_t i = lo; i < hi; ++i) {
-      T d = a.weight_decay != 0 ? g[i] + wd * p[i] : g[i];
-      if (buf) {
-        const T b = a.first ? d : mom * buf[i] + damp1 * d;
-        buf[i] = b;
-        d = a.nesterov ? d + mom * b : b;
-      }
-      p[i] = p[i] - lr * d;
-    }
-  });
+  const detail::SgdConsts<T> c{T(a.lr), T(a.momentum), T(1 - a.dampening), T(a.weight_decay),
+                               a.weight_decay != 0, buf != nullptr, a.first, a.nesterov};
+  const auto k = kernels<T>().sgd;
+  run(n, [&](std::size_t lo, std::size_t hi) { k(p + lo, g + lo, buf ? buf + lo : nullptr, hi - lo, c); });
 }
 
 template <class T>
 void adam_step(T* p, const T* g, T* m, T* v, std::size_t n, const AdamParams& a) {
   const double bc1 = 1 - std::pow(a.beta1, double(a.step));
   const double bc2 = 1 - std::pow(a.beta2, double(a.step));
-  const T w1 = T(1 - a.beta1), w1c = T(1) - w1, b2 = T(a.beta2), w2 = T(1 - a.beta2), eps = T(a.eps);
-  const bool upper = w1 >= T(0.5);
-  // torch takes bias_correction2 ** 0.5 (C pow, which may differ from sqrt by an ulp)
-  const T step_size = T(a.lr / bc1), bc2_sqrt = T(std::pow(bc2, 0.5));
-  const T wd = T(a.weight_decay), shrink = T(1 - a.lr * a.weight_decay);
-  run(n, [&](std::size_t lo, std::size_t hi) {
-    for (std::size_t i = lo; i < hi; ++i) {
-      T pi = p[i], gi = g[i];
-      if (a.weight_decay != 0) {
-        if (a.decoupled) pi = pi * shrink;
-        else gi = gi + wd * pi;
-      }
-      const T mi = lerp(m[i], gi, w1, w1c, upper);
-      const T vi = v[i] * b2 + (w2 * gi) * gi;
-      m[i] = mi;
-      v[i] = vi;
-      const T denom = std::sqrt(vi) / bc2_sqrt + eps;
-      p[i] = pi - step_size * (mi / denom);
-    }
-  });
+  const T w1 = T(1 - a.beta1);
+  // torch: bias_correction2 ** 0.5 (C pow, which may differ from sqrt by an ulp); lerp
+  // computes 1 - weight in the tensor's dtype
+  const detail::AdamConsts<T> c{w1, T(1) - w1, T(a.beta2), T(1 - a.beta2), T(a.eps), T(a.lr / bc1),
+                                T(std::pow(bc2, 0.5)), T(a.weight_decay), T(1 - a.lr * a.weight_decay),
+                                a.weight_decay != 0, a.decoupled, w1 >= T(0.5)};
+  const auto k = kernels<T>().adam;
+  run(n, [&](std::size_t lo, std::size_t hi) { k(p + lo, g + lo, m + lo, v + lo, hi - lo, c); });
 }
 
 template <class T>
 void rmsprop_step(T* p, const T* g, T* sq, T* gavg, T* buf, std::size_t n, const RmspropParams& a) {
-  const T alpha = T(a.alpha), w = T(1 - a.alpha), wc = T(1) - w, eps = T(a.eps), wd = T(a.weight_decay);
-  const bool upper = w >= T(0.5);
-  const T lr = T(a.lr), mom = T(a.momentum);
+  const T w = T(1 - a.alpha);
+  const detail::RmspropConsts<T> c{T(a.alpha), w, T(1) - w, T(a.eps), T(a.weight_decay), T(a.lr), T(a.momentum),
+                                   a.weight_decay != 0, a.centered, w >= T(0.5), a.momentum > 0};
+  const auto k = kernels<T>().rmsprop;
   run(n, [&](std::size_t lo, std::size_t hi) {
-    for (std::size_t i = lo; i < hi; ++i) {
-      const T gi = a.weight_decay != 0 ? g[i] + wd * p[i] : g[i];
-      const T s = sq[i] * alpha + (w * gi) * gi;
-      sq[i] = s;
-      T avg;
-      if (a.centered) {
-        const T ga = lerp(gavg[i], gi, w, wc, upper);
-        gavg[i] = ga;
-        avg = std::sqrt(s - ga * ga) + eps;
-      } else {
-        avg = std::sqrt(s) + eps;
-      }
-      if (a.momentum > 0) {
-        const T b = buf[i] * mom + gi / avg;
-        buf[i] = b;
-        p[i] = p[i] - lr * b;
-      } else {
-        p[i] = p[i] - lr * (gi / avg);
-      }
-    }
+    k(p + lo, g + lo, sq + lo, gavg ? gavg + lo : nullptr, buf ? buf + lo : nullptr, hi - lo, c);
   });
 }
 
 template <class T>
 void adagrad_step(T* p, const T* g, T* sum, std::size_t n, const AdagradParams& a) {
-  const T clr = T(a.lr / (1 + double(a.step - 1) * a.lr_decay)), eps = T(a.eps), wd = T(a.weight_decay);
-  run(n, [&](std::size_t lo, std::size_t hi) {
-    for (std::size_t i = lo; i < hi; ++i) {
-      const T gi = a.weight_decay != 0 ? g[i] + wd * p[i] : g[i];
-      const T s = sum[i] + gi * gi;
-      sum[i] = s;
-      p[i] = p[i] - clr * (gi / (std::sqrt(s) + eps));
-    }
-  });
+  const detail::AdagradConsts<T> c{T(a.lr / (1 + double(a.step - 1) * a.lr_decay)), T(a.eps), T(a.weight_decay),
+                                   a.weight_decay != 0};
+  const auto k = kernels<T>().adagrad;
+  run(n, [&](std::size_t lo, std::size_t hi) { k(p + lo, g + lo, sum + lo, hi - lo, c); });
 }
 
 #define SIMDMLP_OPTIM_INSTANTIATE(T)                                                                 \
