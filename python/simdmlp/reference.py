@@ -7,6 +7,8 @@ f'(NaN) = NaN, so a NaN input poisons its gradient.
 """
 from __future__ import annotations
 
+import math
+
 import numpy as np
 
 
@@ -208,7 +210,7 @@ def _normal_cdf(x):
     """Phi(x) = erfc(-x / sqrt 2) / 2 (erfc keeps the negative tail's relative accuracy)."""
     from scipy.special import erfc
 
-    return erfc(-x / np.sqrt(2)) / 2
+    return erfc(-x / math.sqrt(2)) / 2
 
 
 def gelu(x, approximate="none"):
@@ -216,7 +218,7 @@ def gelu(x, approximate="none"):
     written as x * sigmoid(2u) so that the negative tail does not cancel."""
     with np.errstate(invalid="ignore", over="ignore"):
         if approximate == "tanh":
-            u = np.sqrt(2 / np.pi) * (x + 0.044715 * x**3)
+            u = math.sqrt(2 / math.pi) * (x + 0.044715 * x**3)
             y = x * sigmoid(2 * u)
         else:
             y = x * _normal_cdf(x)
@@ -227,12 +229,12 @@ def gelu_backward(grad_output, x, approximate="none"):
     """'none': Phi(x) + x phi(x); 'tanh': s(2u) + x s(2u) s(-2u) 2u'(x)."""
     with np.errstate(invalid="ignore", over="ignore"):
         if approximate == "tanh":
-            k = np.sqrt(2 / np.pi)
+            k = math.sqrt(2 / math.pi)
             w = 2 * k * (x + 0.044715 * x**3)
             dw = 2 * k * (1 + 3 * 0.044715 * x**2)
             d = sigmoid(w) * (1 + x * dw * sigmoid(-w))
         else:
-            d = _normal_cdf(x) + x * np.exp(-x * x / 2) / np.sqrt(2 * np.pi)
+            d = _normal_cdf(x) + x * np.exp(-x * x / 2) / math.sqrt(2 * math.pi)
     return grad_output * np.where(np.isinf(x), np.where(x > 0, 1, 0).astype(x.dtype), d)
 
 # --- rational and piecewise-linear ---------------------------------------------------
