@@ -1,8 +1,11 @@
 // Stand-alone check of the C++ core without Python, for cross-compiled builds
 // (e.g. aarch64 NEON under qemu-user; see tools/cross_check.sh). For every ISA this CPU
 // supports it runs sigmoid and tanh (forward and backward) over a dense grid of float32
-// inputs plus specials and prints the max ulp error against double-precision formulas.
-// Exit status 1 if any forward error exceeds 4 ulp or a special value is wrong.
+// inputs plus specials and prints the max ulp error against double-precision formulas;
+// it also runs a dense layer (GEMM + bias + relu) against a double-precision product and
+// an Adam step, which must give the same bits on every ISA.
+// Exit status 1 if any forward error exceeds 4 ulp, a special value is wrong, the GEMM
+// is outside K eps |x||W| or an ISA's Adam step differs from the scalar one.
 #include <cmath>
 #include <cstdint>
 #include <cstdio>
@@ -12,6 +15,8 @@
 
 #include "simdmlp/activations.hpp"
 #include "simdmlp/dispatch.hpp"
+#include "simdmlp/gemm.hpp"
+#include "simdmlp/optim.hpp"
 
 using namespace simdmlp;
 
@@ -53,6 +58,52 @@ int main() {
       std::printf("%-7s %-8s forward max %.2f ulp, backward max %.3f of the SPEC bound\n", isa_name(isa),
                   op == Act::sigmoid ? "sigmoid" : "tanh", worst, worst_b);
       if (worst > 4 || worst_b > 1) ++bad;
+    }
+  }
+  // dense layer: y = relu(x W + b), x 37 x 300, W 300 x 70 (edges of every tile shape)
+  {
+    const int M = 37, K = 300, N = 70;
+    std::vector<float> xs(M * K), w(K * N), b(N), yd(M * N);
+    for (int i = 0; i < M * K; ++i) xs[i] = float(std::sin(0.37 * i));
+    for (int i = 0; i < K * N; ++i) w[i] = float(std::cos(0.11 * i)) / 16;
+    for (int j = 0; j < N; ++j) b[j] = float(j % 7) / 8 - 0.4f;
+    for (Isa isa : supported_isas()) {
+      set_isa(isa);
+      DenseEpilogue<float> ep;
+      ep.bias = b.data();
+      ep.act = int(Act::relu);
+      dense_forward<float>(M, N, K, {xs.data(), K, 1}, {w.data(), N, 1}, nullptr, yd.data(), N, ep);
+      double worst = 0;
+      for (int i = 0; i < M; ++i)
+        for (int j = 0; j < N; ++j) {
+          double z = b[j], mag = std::fabs(b[j]);
+          for (int k = 0; k < K; ++k) {
+            z += double(xs[i * K + k]) * w[k * N + j];
+            mag += std::fabs(double(xs[i * K + k]) * w[k * N + j]);
+          }
+          const double want = z > 0 ? z : 0;
+          worst = std::max(worst, std::fabs(yd[i * N + j] - want) / (K * 0x1p-24 * mag));
+        }
+      std::printf("%-7s dense    max error %.3f of K eps |x||W|\n", isa_name(isa), worst);
+      if (!(worst <= 1)) ++bad;
+    }
+  }
+  // Adam: every ISA gives the scalar ISA's bits
+  {
+    const std::size_t n = 1001;
+    std::vector<float> ref;
+    for (Isa isa : supported_isas()) {
+      set_isa(isa);
+      std::vector<float> p(n), gr(n), m(n, 0.0f), v(n, 0.0f);
+      for (std::size_t i = 0; i < n; ++i) {
+        p[i] = float(std::sin(0.1 * double(i)));
+        gr[i] = float(std::cos(0.3 * double(i)));
+      }
+      for (long t = 1; t <= 3; ++t) adam_step<float>(p.data(), gr.data(), m.data(), v.data(), n, {1e-2, 0.9, 0.999, 1e-8, 0.0, false, t});
+      if (ref.empty()) ref = p;
+      const bool same = std::memcmp(ref.data(), p.data(), n * sizeof(float)) == 0;
+      std::printf("%-7s adam     %s\n", isa_name(isa), same ? "same bits as scalar" : "DIFFERS from scalar");
+      if (!same) ++bad;
     }
   }
   std::printf("%s\n", bad ? "FAILED" : "ok");
