@@ -40,7 +40,7 @@ py::array new_array(const py::dtype& dt, const std::vector<py::ssize_t>& shape) 
 
 FloatArray to_float_array(const char* fn, const char* arg, py::handle obj, bool contiguous) {
   FloatArray r;
-  py::array a;
+  py::array a = no_array();
   if (py::isinstance<py::array>(obj)) {
     a = py::reinterpret_borrow<py::array>(obj);
   } else {

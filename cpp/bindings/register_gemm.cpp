@@ -382,7 +382,7 @@ py::tuple backward_impl(py::handle gy_obj, py::handle x_obj, py::handle w_obj, p
   }
   // The core reads grad_y (and z) with unit column stride: copy the rare other layouts.
   const py::array gy_rows = rows_contiguous(gy.f.arr);
-  const py::array z_rows = real_act ? rows_contiguous(z.f.arr) : py::array();
+  const py::array z_rows = real_act ? rows_contiguous(z.f.arr) : no_array();
 
   auto run = [&](auto tag) {
     using T = decltype(tag);
