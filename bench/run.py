@@ -259,6 +259,18 @@ TWO_THREAD_OK = 1.35
 # From this n on (arrays beyond the L3), rows are compared with roofs measured next to them.
 LOCAL_ROOF_N = 1 << 22
 
+# Input distributions of the data-dependence check (issue 3: no input-dependent slowdown
+# over 3x). Every function, forward and backward, n = 64K, 1 thread, out=; simdmlp's
+# kernels are branch-free, so each should take about the same time on all of them.
+INPUT_DISTS = {
+    "normal": lambda rng, n: rng.standard_normal(n),
+    "uniform": lambda rng, n: rng.uniform(-10.0, 10.0, n),
+    "negative": lambda rng, n: np.full(n, -100.0),
+    "large": lambda rng, n: np.full(n, 1e4),
+    "nan_heavy": lambda rng, n: np.where(rng.random(n) < 0.5, np.nan, rng.standard_normal(n)),
+}
+INPUTS_N = 1 << 16
+
 # --- targets (from the project's issue; float32, best ISA) -------------------------------
 TARGETS = {
     "sigmoid_fwd_vs_torch": 1.3, "sigmoid_fwd_vs_numpy": 3.0, "tanh_fwd_vs_numpy": 1.0,
@@ -266,6 +278,7 @@ TARGETS = {
     "fwd_pct_copy_roof_16M": 80.0,
     "overhead_vs_np_maximum": 1.0,   # native time / numpy time, lower is better
     "alloc_over_out_16M": 1.5,       # provisional: alloc time / out= time, lower is better
+    "input_slowdown": 3.0,           # slowest / fastest input distribution, lower is better
 }
 
 
@@ -396,6 +409,7 @@ class Bench:
         self.roofs = []     # stream copy/add measurements
         self.probes = []    # 2-thread health probes
         self.overhead = []
+        self.inputs = []
         self.checks = []
         self.errors = []
         self.quick = args.quick
@@ -751,6 +765,27 @@ class Bench:
             tm = measure(stmt, ns, **kw)
             self.overhead.append(dict(call=label, stmt=stmt, **tm.as_dict()))
 
+    def run_inputs(self, items):
+        """Time every item on each of INPUT_DISTS (64K, 1 thread, out=), fwd and bwd."""
+        self.set_threads(1)
+        rng = np.random.default_rng(SEED)
+        kw = dict(min_time=0.005, samples=3, warmup_samples=1) if self.quick else \
+            dict(min_time=0.01, samples=3, warmup_samples=1)
+        g = np.ones(INPUTS_N, np.float32)
+        o = np.empty(INPUTS_N, np.float32)
+        data = {d: f(rng, INPUTS_N).astype(np.float32) for d, f in INPUT_DISTS.items()}
+        for item in items:
+            label, name, params = item
+            for direction in ("fwd", "bwd"):
+                times = {}
+                for dist, x in data.items():
+                    nat, _, _ = self.namespaces(item, x, g, o, o.copy())
+                    stmt = stmt_for(native_table(params), direction, "out")
+                    with np.errstate(all="ignore"):
+                        times[dist] = measure(stmt, nat, **kw).median
+                self.inputs.append(dict(op=label, dir=direction, times=times,
+                                        ratio=max(times.values()) / min(times.values())))
+
     # lookup ------------------------------------------------------------------------------
     def get(self, impl, op, direction, n, threads, mode):
         if impl == "numpy":
@@ -896,6 +931,19 @@ def print_table(bench, functions, sizes, threads):
         print()
 
 
+def print_inputs(bench):
+    if not bench.inputs:
+        return
+    dists = list(INPUT_DISTS)
+    print(f"Input dependence, n={size_label(INPUTS_N)}, 1 thread, out= (median time per call; "
+          f"ratio = slowest / fastest)")
+    print(f"  {'op':12s} {'dir':4s} " + " ".join(f"{d:>10s}" for d in dists) + "   ratio")
+    for r in bench.inputs:
+        print(f"  {r['op']:12s} {r['dir']:4s} " + " ".join(f"{fmt_time(r['times'][d]):>10s}" for d in dists)
+              + f"   {r['ratio']:.2f}x")
+    print()
+
+
 def print_overhead(bench):
     print("Python-to-kernel overhead, 1 float32 element, 1 thread (median per call)")
     for o in bench.overhead:
@@ -1008,6 +1056,19 @@ def targets(bench, functions, sizes, threads):
             if any(st != "n/a" for st in statuses):
                 worst = "MISS" if "MISS" in statuses else "PASS"
                 print(f"  {worst:4}  {op:12s} {direction}  " + "   ".join(cells))
+    lim = TARGETS["input_slowdown"]
+    print(f"(e) input dependence, n={size_label(INPUTS_N)}, 1 thread: slowest / fastest of "
+          f"{', '.join(INPUT_DISTS)}, target <= {lim:g}x")
+    if not bench.inputs:
+        print("  n/a")
+    else:
+        worst = max(bench.inputs, key=lambda r: r["ratio"])
+        bad = [r for r in bench.inputs if r["ratio"] > lim]
+        status = "MISS" if bad else "PASS"
+        out.append(dict(section="e", label="input dependence (worst)", value=worst["ratio"], target=lim,
+                        higher_better=False, status=status))
+        print(f"  {status}  worst {worst['op']} {worst['dir']}: {worst['ratio']:.2f}x"
+              + (f"; over the limit: {', '.join(r['op'] + ' ' + r['dir'] for r in bad)}" if bad else ""))
     return out
 
 
@@ -1100,6 +1161,8 @@ def main(argv=None) -> int:
     bench.run_grid(items, sizes, threads)
     print("overhead ...", flush=True)
     bench.run_overhead()
+    print("input dependence ...", flush=True)
+    bench.run_inputs(items)
     print("roofs (pass 2) ...", flush=True)
     bench.measure_roofs(sizes, threads, 2)
     bench.probe("end", threads)
@@ -1108,6 +1171,7 @@ def main(argv=None) -> int:
 
     print_roofs(bench, sizes, threads)
     print_table(bench, functions, sizes, threads)
+    print_inputs(bench)
     print_overhead(bench)
     tg = targets(bench, functions, sizes, threads)
     bad = [p for p in bench.probes if p["scaling"] < 1.5]
@@ -1136,7 +1200,7 @@ def main(argv=None) -> int:
                                           targets=TARGETS),
                roofs=bench.roofs, probes=bench.probes, block_checks=bench.block_checks,
                paired=bench.paired, checks=bench.checks, cases=bench.records,
-               overhead=bench.overhead, targets=tg, errors=bench.errors, wall_time_s=wall,
+               overhead=bench.overhead, inputs=bench.inputs, targets=tg, errors=bench.errors, wall_time_s=wall,
                waits=bench.waits, waited_s=bench.waited, retry_budget_left_s=bench.retry_budget,
                foreign_cpu=foreign)
     tmp = path.with_name(path.name + ".tmp")
