@@ -43,6 +43,15 @@ int threads_for(std::size_t elems, std::size_t units) {
   return std::size_t(nt) < units ? nt : int(units);
 }
 
+// sum(g) when the vector lanes overflowed: in long double (a wider exponent on x86 and
+// aarch64 Linux), so sum / s stays finite whenever it is representable.
+template <class T>
+long double sum_wide(const T* g, std::size_t n) {
+  long double s = 0;
+  for (std::size_t i = 0; i < n; ++i) s += g[i];
+  return s;
+}
+
 template <class T>
 void softmax_fwd_impl(bool log, const T* x, T* y, std::size_t rows, std::size_t cols) {
   const auto& k = kern(static_cast<T*>(nullptr));
@@ -52,10 +61,11 @@ void softmax_fwd_impl(bool log, const T* x, T* y, std::size_t rows, std::size_t 
       T* yr = y + r * cols;
       const T m = k.row_max(xr, cols);
       if (log) {
-        const double s = k.row_sumexp(xr, m, nullptr, cols);
-        k.row_logsoftmax(xr, yr, m, std::log(s), cols);
+        double lo = 0;
+        const double s = k.row_sumexp(xr, m, nullptr, cols, &lo);
+        k.row_logsoftmax(xr, yr, m, std::log(s) + lo / s, cols);  // log(s + lo)
       } else {
-        const double s = k.row_sumexp(xr, m, yr, cols);
+        const double s = k.row_sumexp(xr, m, yr, cols, nullptr);
         k.row_scale(yr, yr, 1.0 / s, cols);
       }
     }
@@ -73,18 +83,20 @@ void softmax_bwd_impl(bool log, const T* dy, const T* x, T* dx, std::size_t rows
       T* dr = dx + r * cols;
       const T m = k.row_max(xr, cols);
       if (log) {
-        const double s = k.row_sumexp(xr, m, nullptr, cols);
-        const double sg = k.row_dot(gr, nullptr, cols);
-        k.row_logsoftmax_bwd(gr, xr, dr, m, sg / s, cols);
+        const double s = k.row_sumexp(xr, m, nullptr, cols, nullptr);
+        const double sg = k.row_dot(gr, nullptr, cols, nullptr);
+        // lanes that overflowed (or inf/NaN in dy): the sum again, with a wider exponent
+        const double kk = std::isfinite(sg) ? sg / s : double(sum_wide(gr, cols) / s);
+        k.row_logsoftmax_bwd(gr, xr, dr, m, kk, cols);
       } else {
         T* yr = dr;
         if (dr == gr || dr == xr) {
           tmp.resize(cols);
           yr = tmp.data();
         }
-        const double s = k.row_sumexp(xr, m, yr, cols);
+        const double s = k.row_sumexp(xr, m, yr, cols, nullptr);
         k.row_scale(yr, yr, 1.0 / s, cols);
-        const double sy = k.row_dot(gr, yr, cols);
+        const double sy = k.row_dot(gr, yr, cols, nullptr);  // |sum| <= max |dy|: no overflow
         k.row_softmax_bwd(gr, yr, dr, sy, cols);
       }
     }

@@ -3,7 +3,7 @@
 //
 // softmax:      y = exp(x - max) / sum(exp(x - max))          per row
 // log_softmax:  y = (x - max) - log(sum(exp(x - max)))        per row
-//   The row sum is compensated (Kahan, per lane) and finished in double, so every output is within
+//   The row sum is compensated (two-sum per lane, folded to a double-double), so every output is within
 //   2^-20 |y| + 2^-24 (float32) / 2^-48 |y| + 2^-52 (float64) of the exact value for rows
 //   of any length. A row holding NaN or +inf (or only -inf) gives NaN in every element.
 // Backward (from x, recomputing softmax):
@@ -34,15 +34,16 @@ void prelu_backward(const double* dy, const double* x, const double* w, double* 
 
 namespace detail {
 // Per-ISA row kernels (filled in each cpp/src/isa_*.cpp from kernels/rowwise.inc).
-// Row-sum kernels return the lane sums folded to double (hi) plus compensation (lo).
+// Row-sum kernels return the exact-to-about-a-double-ulp sum as a double-double: the
+// double hi is returned, lo (|lo| <= ulp(hi)/2) stored through `lo` when not null.
 template <class T>
 struct RowKernels {
   // One row: returns max(x) (NaN-unaware; NaN reaches the sum anyway).
   T (*row_max)(const T* x, std::size_t n);
-  // One row: sum of exp(x - m) as double; if `e` is not null also stores exp(x - m) there.
-  double (*row_sumexp)(const T* x, T m, T* e, std::size_t n);
-  // One row: sum of a[i] * b[i] (b may be null: sum of a) in double.
-  double (*row_dot)(const T* a, const T* b, std::size_t n);
+  // One row: sum of exp(x - m); if `e` is not null also stores exp(x - m) there.
+  double (*row_sumexp)(const T* x, T m, T* e, std::size_t n, double* lo);
+  // One row: sum of a[i] * b[i] (b may be null: sum of a).
+  double (*row_dot)(const T* a, const T* b, std::size_t n, double* lo);
   // y = scale * e (softmax) ; y = (x - m) - L (log_softmax, L = log sum, as hi + lo).
   void (*row_scale)(const T* e, T* y, double scale, std::size_t n);
   void (*row_logsoftmax)(const T* x, T* y, T m, double L, std::size_t n);
