@@ -105,7 +105,7 @@ HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 
 import simdmlp  # noqa: E402
-from harness import CpuLoad, fmt_time, measure  # noqa: E402
+from harness import CpuLoad, fma_peak, fmt_time, measure  # noqa: E402
 from run import NUMPY_PEERS, TORCH_PEERS, _eval_stmt, _scipy_erf, machine_facts, wait_quiet  # noqa: E402
 
 try:
@@ -442,13 +442,7 @@ class Bench:
         for isa in simdmlp.available_isas():
             for f64 in (False, True):
                 for t in self.threads:
-                    secs, _ = simdmlp._core._fma_peak(isa, f64, t, 100_000)
-                    iters = max(100_000, int(100_000 * target / max(secs, 1e-6)))
-                    for _ in range(repeats):
-                        secs, flops = simdmlp._core._fma_peak(isa, f64, t, iters)
-                        self.peaks.append(dict(isa=isa, dtype="float64" if f64 else "float32", threads=t,
-                                               pass_=tag, iters=iters, seconds=secs,
-                                               gflop_s=flops / secs / 1e9))
+                    self.peaks += [dict(p, pass_=tag) for p in fma_peak(isa, f64, t, target=target, repeats=repeats)]
 
     def peak(self, isa: str, threads: int, dtype: str = "float32") -> float | None:
         v = [p["gflop_s"] for p in self.peaks

@@ -113,7 +113,7 @@ sys.path.insert(0, str(HERE))
 
 import simdmlp  # noqa: E402
 from simdmlp import nn, optim  # noqa: E402
-from harness import CpuLoad, fmt_time, measure  # noqa: E402
+from harness import CpuLoad, fma_peak, fmt_time, measure  # noqa: E402
 from run import BUSY, CONTENDED, machine_facts, wait_quiet  # noqa: E402
 
 try:
@@ -365,12 +365,7 @@ class Bench:
         """float32 FMA peak of simdmlp's ISA at each thread count (best of a few repeats)."""
         target, repeats = (0.01, 2) if self.args.quick else (0.02, 3)
         for t in self.threads:
-            secs, _ = simdmlp._core._fma_peak(self.isa, False, t, 100_000)
-            iters = max(100_000, int(100_000 * target / max(secs, 1e-6)))
-            for _ in range(repeats):
-                secs, flops = simdmlp._core._fma_peak(self.isa, False, t, iters)
-                self.peaks.append(dict(isa=self.isa, dtype="float32", threads=t, pass_=tag, iters=iters,
-                                       seconds=secs, gflop_s=flops / secs / 1e9))
+            self.peaks += [dict(p, pass_=tag) for p in fma_peak(self.isa, False, t, target=target, repeats=repeats)]
 
     def peak(self, threads: int) -> float | None:
         v = [p["gflop_s"] for p in self.peaks if p["threads"] == threads]

@@ -163,3 +163,19 @@ def measure_paired(stmt_a: str, ns_a: dict, stmt_b: str, ns_b: dict, *, min_time
     ratios = [y / x for x, y in zip(a, b)]
     return dict(ratio=statistics.median(ratios), ratios=ratios, a_median=statistics.median(a),
                 b_median=statistics.median(b), a=a, b=b)
+
+
+def fma_peak(isa: str, f64: bool, threads: int, *, target: float = 0.02, repeats: int = 3) -> list[dict]:
+    """The FMA peak probe (simdmlp._core._fma_peak: independent vector FMAs, no memory
+    traffic) calibrated to about `target` seconds per sample: one dict per repeat with the
+    iterations, seconds and GFLOP/s. Callers keep the best."""
+    import simdmlp
+
+    secs, _ = simdmlp._core._fma_peak(isa, f64, threads, 100_000)
+    iters = max(100_000, int(100_000 * target / max(secs, 1e-6)))
+    out = []
+    for _ in range(repeats):
+        secs, flops = simdmlp._core._fma_peak(isa, f64, threads, iters)
+        out.append(dict(isa=isa, dtype="float64" if f64 else "float32", threads=threads, iters=iters,
+                        seconds=secs, gflop_s=flops / secs / 1e9))
+    return out
