@@ -32,18 +32,7 @@ bool cpu_has(Isa isa) {
   }
 }
 
-const KernelTable* table_of(Isa isa) {
-  switch (isa) {
-#if defined(SIMDMLP_X86)
-    case Isa::avx2: return &avx2::table;
-    case Isa::avx512: return &avx512::table;
-#endif
-#if defined(SIMDMLP_NEON)
-    case Isa::neon: return &neon::table;
-#endif
-    default: return &scalar::table;
-  }
-}
+const KernelTable* table_of(Isa isa) { return isa_tables(isa).act; }
 
 std::atomic<const KernelTable*> g_table{nullptr};
 std::atomic<int> g_isa{-1};
@@ -57,6 +46,31 @@ void ensure_init() {
 }
 
 }  // namespace
+
+const IsaTables& isa_tables(Isa isa) {
+#define SIMDMLP_TABLES_OF(ns) {&ns::table, &ns::row_table, &ns::gemm_table, &ns::optim_table}
+  static const IsaTables scalar_tables = SIMDMLP_TABLES_OF(scalar);
+  switch (isa) {
+#if defined(SIMDMLP_X86)
+    case Isa::avx2: {
+      static const IsaTables t = SIMDMLP_TABLES_OF(avx2);
+      return t;
+    }
+    case Isa::avx512: {
+      static const IsaTables t = SIMDMLP_TABLES_OF(avx512);
+      return t;
+    }
+#endif
+#if defined(SIMDMLP_NEON)
+    case Isa::neon: {
+      static const IsaTables t = SIMDMLP_TABLES_OF(neon);
+      return t;
+    }
+#endif
+    default: return scalar_tables;
+  }
+#undef SIMDMLP_TABLES_OF
+}
 
 const char* isa_name(Isa isa) {
   switch (isa) {

@@ -4,6 +4,7 @@
 
 #include "simdmlp/activations.hpp"
 #include "simdmlp/dispatch.hpp"
+#include "simdmlp/rowwise.hpp"
 
 namespace simdmlp {
 
@@ -19,17 +20,24 @@ struct KernelTable {
   ActBwdFn<double> bwd_f64[kNumActs];
 };
 
-// Defined by the isa_*.cpp files that this architecture compiles.
-namespace scalar { extern const KernelTable table; }
+// Defined by the isa_*.cpp files that this architecture compiles (the row-wise and
+// optimizer tables too; the GEMM table is declared in gemm/gemm_table.hpp).
+namespace detail { struct OptimTable; }
+#define SIMDMLP_ISA_TABLES                                   \
+  extern const KernelTable table;                            \
+  extern const detail::RowKernelTable row_table;             \
+  extern const detail::OptimTable optim_table;
+namespace scalar { SIMDMLP_ISA_TABLES }
 #if defined(__x86_64__) || defined(_M_X64)
 #define SIMDMLP_X86 1
-namespace avx2 { extern const KernelTable table; }
-namespace avx512 { extern const KernelTable table; }
+namespace avx2 { SIMDMLP_ISA_TABLES }
+namespace avx512 { SIMDMLP_ISA_TABLES }
 #endif
 #if defined(__aarch64__)
 #define SIMDMLP_NEON 1
-namespace neon { extern const KernelTable table; }
+namespace neon { SIMDMLP_ISA_TABLES }
 #endif
+#undef SIMDMLP_ISA_TABLES
 
 // The table of the current ISA.
 const KernelTable& current_kernels();
@@ -40,3 +48,15 @@ const KernelTable& current_kernels();
 #include "gemm/gemm_table.hpp"
 // The optimizer steps of each ISA (cpp/src/kernels/optim.inc).
 #include "optim_table.hpp"
+
+namespace simdmlp {
+struct GemmTable;  // gemm/gemm_table.hpp (may include this header first)
+// Every table of one ISA: the one place that maps an Isa to its per-ISA namespace.
+struct IsaTables {
+  const KernelTable* act;
+  const detail::RowKernelTable* row;
+  const GemmTable* gemm;
+  const detail::OptimTable* optim;
+};
+const IsaTables& isa_tables(Isa isa);  // dispatch.cpp; isa must be compiled in (else scalar)
+}  // namespace simdmlp

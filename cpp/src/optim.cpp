@@ -12,35 +12,13 @@
 
 namespace simdmlp {
 
-namespace scalar { extern const detail::OptimTable optim_table; }
-#if defined(SIMDMLP_X86)
-namespace avx2 { extern const detail::OptimTable optim_table; }
-namespace avx512 { extern const detail::OptimTable optim_table; }
-#endif
-#if defined(SIMDMLP_NEON)
-namespace neon { extern const detail::OptimTable optim_table; }
-#endif
-
 namespace {
 
 constexpr std::size_t kMinParallel = std::size_t(1) << 16;
 
-const detail::OptimTable& optim_table_of(Isa isa) {
-  switch (isa) {
-#if defined(SIMDMLP_X86)
-    case Isa::avx2: return avx2::optim_table;
-    case Isa::avx512: return avx512::optim_table;
-#endif
-#if defined(SIMDMLP_NEON)
-    case Isa::neon: return neon::optim_table;
-#endif
-    default: return scalar::optim_table;
-  }
-}
-
 template <class T> const detail::OptimKernels<T>& kernels();
-template <> const detail::OptimKernels<float>& kernels<float>() { return optim_table_of(current_isa()).f32; }
-template <> const detail::OptimKernels<double>& kernels<double>() { return optim_table_of(current_isa()).f64; }
+template <> const detail::OptimKernels<float>& kernels<float>() { return isa_tables(current_isa()).optim->f32; }
+template <> const detail::OptimKernels<double>& kernels<double>() { return isa_tables(current_isa()).optim->f64; }
 
 // f(lo, hi) over chunks of [0, n) on the threads (chunk edges on whole cache lines).
 template <class F>

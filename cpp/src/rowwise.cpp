@@ -3,35 +3,16 @@
 #include <cstddef>
 #include <vector>
 
+#include "kernel_table.hpp"
 #include "simdmlp/dispatch.hpp"
 #include "simdmlp/rowwise.hpp"
 #include "simdmlp/threads.hpp"
 
 namespace simdmlp {
 
-namespace scalar { extern const detail::RowKernelTable row_table; }
-#if defined(__x86_64__) || defined(_M_X64)
-namespace avx2 { extern const detail::RowKernelTable row_table; }
-namespace avx512 { extern const detail::RowKernelTable row_table; }
-#endif
-#if defined(__aarch64__)
-namespace neon { extern const detail::RowKernelTable row_table; }
-#endif
-
 namespace {
 
-const detail::RowKernelTable& row_kernels() {
-  switch (current_isa()) {
-#if defined(__x86_64__) || defined(_M_X64)
-    case Isa::avx2: return avx2::row_table;
-    case Isa::avx512: return avx512::row_table;
-#endif
-#if defined(__aarch64__)
-    case Isa::neon: return neon::row_table;
-#endif
-    default: return scalar::row_table;
-  }
-}
+const detail::RowKernelTable& row_kernels() { return *isa_tables(current_isa()).row; }
 const detail::RowKernels<float>& kern(float*) { return row_kernels().f32; }
 const detail::RowKernels<double>& kern(double*) { return row_kernels().f64; }
 

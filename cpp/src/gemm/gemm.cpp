@@ -43,31 +43,8 @@ constexpr double kMinFlopsPerThread = 1.5e6;
 constexpr idx kMinParallelCheap = idx(1) << 17;
 constexpr idx kMinParallelExp = idx(1) << 14;
 
-const GemmTable& gemm_table_of(Isa isa) {
-  switch (isa) {
-#if defined(SIMDMLP_X86)
-    case Isa::avx2: return avx2::gemm_table;
-    case Isa::avx512: return avx512::gemm_table;
-#endif
-#if defined(SIMDMLP_NEON)
-    case Isa::neon: return neon::gemm_table;
-#endif
-    default: return scalar::gemm_table;
-  }
-}
-
-const KernelTable& act_table_of(Isa isa) {
-  switch (isa) {
-#if defined(SIMDMLP_X86)
-    case Isa::avx2: return avx2::table;
-    case Isa::avx512: return avx512::table;
-#endif
-#if defined(SIMDMLP_NEON)
-    case Isa::neon: return neon::table;
-#endif
-    default: return scalar::table;
-  }
-}
+const GemmTable& gemm_table_of(Isa isa) { return *isa_tables(isa).gemm; }
+const KernelTable& act_table_of(Isa isa) { return *isa_tables(isa).act; }
 
 template <class T> const GemmKernels<T>& kernels_of(const GemmTable& t);
 template <> const GemmKernels<float>& kernels_of<float>(const GemmTable& t) { return t.f32; }
