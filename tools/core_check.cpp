@@ -3,9 +3,11 @@
 // supports it runs sigmoid and tanh (forward and backward) over a dense grid of float32
 // inputs plus specials and prints the max ulp error against double-precision formulas;
 // it also runs a dense layer (GEMM + bias + relu) against a double-precision product and
-// an Adam step, which must give the same bits on every ISA.
+// an Adam step, which must give the same bits on every ISA, and softmax / log_softmax rows
+// (random, wide, near one-hot, with -inf) against long-double formulas.
 // Exit status 1 if any forward error exceeds 4 ulp, a special value is wrong, the GEMM
-// is outside K eps |x||W| or an ISA's Adam step differs from the scalar one.
+// is outside K eps |x||W|, an ISA's Adam step differs from the scalar one or a softmax
+// row is outside SPEC's bound.
 #include <cmath>
 #include <cstdint>
 #include <cstdio>
@@ -17,6 +19,7 @@
 #include "simdmlp/dispatch.hpp"
 #include "simdmlp/gemm.hpp"
 #include "simdmlp/optim.hpp"
+#include "simdmlp/rowwise.hpp"
 
 using namespace simdmlp;
 
@@ -104,6 +107,44 @@ int main() {
       const bool same = std::memcmp(ref.data(), p.data(), n * sizeof(float)) == 0;
       std::printf("%-7s adam     %s\n", isa_name(isa), same ? "same bits as scalar" : "DIFFERS from scalar");
       if (!same) ++bad;
+    }
+  }
+  // softmax / log_softmax: rows of 1..70 and 1000 (every tail), SPEC's float32 bound
+  {
+    for (Isa isa : supported_isas()) {
+      set_isa(isa);
+      double worst[2] = {0, 0};
+      for (int cols : {1, 2, 15, 16, 17, 31, 33, 64, 65, 70, 1000}) {
+        for (int kind = 0; kind < 4; ++kind) {
+          std::vector<float> xr(cols), yr(cols);
+          for (int j = 0; j < cols; ++j) {
+            const double u = std::sin(1.7 * j + 0.3 * cols + kind);
+            xr[j] = float(kind == 0 ? 3 * u : kind == 1 ? 60 * u : -25 + 10 * u);
+          }
+          if (kind >= 2) xr[(cols * 7) / 11] = 0.0f;  // near one-hot: the max term alone
+          if (kind == 3 && cols > 2) xr[cols / 3] = -INFINITY;
+          long double m = -INFINITY, sum = 0;
+          for (float v : xr) m = std::max(m, (long double)v);
+          for (float v : xr) sum += std::exp((long double)v - m);
+          for (int lg = 0; lg < 2; ++lg) {
+            softmax_forward(lg == 1, xr.data(), yr.data(), 1, std::size_t(cols));
+            for (int j = 0; j < cols; ++j) {
+              const long double dj = (long double)xr[j] - m;
+              const long double want = lg ? dj - std::log(sum) : std::exp(dj) / sum;
+              if (std::isinf((double)want)) {
+                if (yr[j] != (double)want) ++bad;
+                continue;
+              }
+              const double err = double(std::fabs((long double)yr[j] - want) /
+                                        (0x1p-20 * std::fabs(want) + 0x1p-24));
+              worst[lg] = std::max(worst[lg], err);
+            }
+          }
+        }
+      }
+      std::printf("%-7s softmax  max error %.3f, log_softmax %.3f of the SPEC bound\n", isa_name(isa),
+                  worst[0], worst[1]);
+      if (!(worst[0] <= 1 && worst[1] <= 1)) ++bad;
     }
   }
   std::printf("%s\n", bad ? "FAILED" : "ok");

@@ -40,13 +40,15 @@ void softmax_fwd_impl(bool log, const T* x, T* y, std::size_t rows, std::size_t 
     for (std::size_t r = r0; r < r1; ++r) {
       const T* xr = x + r * cols;
       T* yr = y + r * cols;
-      const T m = k.row_max(xr, cols);
+      T mn;
+      const T m = k.row_max(xr, cols, &mn);
       if (log) {
+        // x - m goes to y in the (compute-bound) sum pass, so the last pass runs from L1
         double lo = 0;
-        const double s = k.row_sumexp(xr, m, nullptr, cols, &lo);
-        k.row_logsoftmax(xr, yr, m, std::log(s) + lo / s, cols);  // log(s + lo)
+        const double s = k.row_sumexp(xr, m, mn, nullptr, yr, cols, &lo);
+        k.row_logsoftmax(yr, yr, std::log(s) + lo / s, cols);  // (x - m) - log(s + lo)
       } else {
-        const double s = k.row_sumexp(xr, m, yr, cols, nullptr);
+        const double s = k.row_sumexp(xr, m, mn, yr, nullptr, cols, nullptr);
         k.row_scale(yr, yr, 1.0 / s, cols);
       }
     }
@@ -62,9 +64,10 @@ void softmax_bwd_impl(bool log, const T* dy, const T* x, T* dx, std::size_t rows
       const T* xr = x + r * cols;
       const T* gr = dy + r * cols;
       T* dr = dx + r * cols;
-      const T m = k.row_max(xr, cols);
+      T mn;
+      const T m = k.row_max(xr, cols, &mn);
       if (log) {
-        const double s = k.row_sumexp(xr, m, nullptr, cols, nullptr);
+        const double s = k.row_sumexp(xr, m, mn, nullptr, nullptr, cols, nullptr);
         const double sg = k.row_dot(gr, nullptr, cols, nullptr);
         // lanes that overflowed (or inf/NaN in dy): the sum again, with a wider exponent
         const double kk = std::isfinite(sg) ? sg / s : double(sum_wide(gr, cols) / s);
@@ -75,7 +78,7 @@ void softmax_bwd_impl(bool log, const T* dy, const T* x, T* dx, std::size_t rows
           tmp.resize(cols);
           yr = tmp.data();
         }
-        const double s = k.row_sumexp(xr, m, yr, cols, nullptr);
+        const double s = k.row_sumexp(xr, m, mn, yr, nullptr, cols, nullptr);
         k.row_scale(yr, yr, 1.0 / s, cols);
         const double sy = k.row_dot(gr, yr, cols, nullptr);  // |sum| <= max |dy|: no overflow
         k.row_softmax_bwd(gr, yr, dr, sy, cols);

@@ -38,15 +38,16 @@ namespace detail {
 // double hi is returned, lo (|lo| <= ulp(hi)/2) stored through `lo` when not null.
 template <class T>
 struct RowKernels {
-  // One row: returns max(x) (NaN-unaware; NaN reaches the sum anyway).
-  T (*row_max)(const T* x, std::size_t n);
-  // One row: sum of exp(x - m); if `e` is not null also stores exp(x - m) there.
-  double (*row_sumexp)(const T* x, T m, T* e, std::size_t n, double* lo);
+  // One row: returns max(x) and stores min(x) in *mn (NaN-unaware; NaN reaches the sum anyway).
+  T (*row_max)(const T* x, std::size_t n, T* mn);
+  // One row: sum of exp(x - m) (xmin: the row's min); stores exp(x - m) in `e` and x - m
+  // in `d` where not null.
+  double (*row_sumexp)(const T* x, T m, T xmin, T* e, T* d, std::size_t n, double* lo);
   // One row: sum of a[i] * b[i] (b may be null: sum of a).
   double (*row_dot)(const T* a, const T* b, std::size_t n, double* lo);
-  // y = scale * e (softmax) ; y = (x - m) - L (log_softmax, L = log sum, as hi + lo).
+  // y = scale * e (softmax) ; y = d - L (log_softmax, d = x - m, L = log sum).
   void (*row_scale)(const T* e, T* y, double scale, std::size_t n);
-  void (*row_logsoftmax)(const T* x, T* y, T m, double L, std::size_t n);
+  void (*row_logsoftmax)(const T* d, T* y, double L, std::size_t n);
   // dx = y * (dy - s)  (softmax backward, y already in dx or y)
   void (*row_softmax_bwd)(const T* dy, const T* y, T* dx, double s, std::size_t n);
   // dx = dy - exp(x - m) * k  (log_softmax backward, k = sum(dy) / sumexp)
