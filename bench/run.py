@@ -48,6 +48,8 @@ VARIANTS = {
     "prelu": [("prelu", "prelu", {"weight": 0.25})],  # weight has no default: scalar 0.25
 }
 ROWWISE = {"softmax": 1024, "log_softmax": 1024}
+# The issue's own softmax shape, timed against PyTorch in alternating samples (section f).
+ROWS_SHAPE = (4096, 1024)
 
 # --- peers ------------------------------------------------------------------------------
 # Statement templates, formatted with the names of the arrays: {x} input, {g} grad_output,
@@ -279,6 +281,7 @@ TARGETS = {
     "overhead_vs_np_maximum": 1.0,   # native time / numpy time, lower is better
     "alloc_over_out_16M": 1.5,       # provisional: alloc time / out= time, lower is better
     "input_slowdown": 3.0,           # slowest / fastest input distribution, lower is better
+    "rows_vs_torch": 2.0,            # softmax / log_softmax on ROWS_SHAPE, PyTorch time / ours
 }
 
 
@@ -410,6 +413,7 @@ class Bench:
         self.probes = []    # 2-thread health probes
         self.overhead = []
         self.inputs = []
+        self.rows = []      # softmax / log_softmax on ROWS_SHAPE vs PyTorch (section f)
         self.checks = []
         self.errors = []
         self.quick = args.quick
@@ -786,6 +790,30 @@ class Bench:
                 self.inputs.append(dict(op=label, dir=direction, times=times,
                                         ratio=max(times.values()) / min(times.values())))
 
+    def run_rows(self, functions, threads):
+        """softmax / log_softmax forward on ROWS_SHAPE float32 against PyTorch, alloc and out=,
+        at each thread count: samples of the two alternate (measure_paired), so the ratio
+        compares samples taken a moment apart on this drifting host."""
+        if self.torch is None:
+            return
+        torch = self.torch
+        x = np.random.default_rng(SEED).standard_normal(ROWS_SHAPE, dtype=np.float32)
+        o = np.zeros_like(x)
+        stmts = {"alloc": ("f(x)", "tf(tx, -1)"), "out": ("f(x, out=o)", "tf(tx, -1, out=to)")}
+        kw = dict(min_time=0.005, pairs=3) if self.quick else dict(min_time=0.03, pairs=7)
+        for name in ("softmax", "log_softmax"):
+            if name not in functions:
+                continue
+            nat = dict(f=getattr(simdmlp, name), x=x, o=o)
+            th = dict(tf=getattr(torch, name), tx=torch.from_numpy(x), to=torch.from_numpy(o))
+            for t in threads:
+                self.set_threads(t)
+                for mode, (a, b) in stmts.items():
+                    r = measure_paired(a, nat, b, th, **kw)
+                    self.rows.append(dict(op=name, shape=list(ROWS_SHAPE), threads=t, mode=mode,
+                                          ratio=r["ratio"], simdmlp_s=r["a_median"],
+                                          torch_s=r["b_median"]))
+
     # lookup ------------------------------------------------------------------------------
     def get(self, impl, op, direction, n, threads, mode):
         if impl == "numpy":
@@ -1069,6 +1097,13 @@ def targets(bench, functions, sizes, threads):
                         higher_better=False, status=status))
         print(f"  {status}  worst {worst['op']} {worst['dir']}: {worst['ratio']:.2f}x"
               + (f"; over the limit: {', '.join(r['op'] + ' ' + r['dir'] for r in bad)}" if bad else ""))
+    print(f"(f) softmax / log_softmax forward on {ROWS_SHAPE} float32 vs PyTorch (median of per-pair "
+          f"ratios from alternating samples) [simdmlp time vs PyTorch time]")
+    if not bench.rows:
+        print("  n/a   (needs PyTorch and softmax / log_softmax in this run)")
+    for r in bench.rows:
+        line("f", f"{r['op']} {r['threads']}T [{r['mode']}]", r["ratio"], TARGETS["rows_vs_torch"],
+             note=f"  [{fmt_time(r['simdmlp_s'])} vs {fmt_time(r['torch_s'])}]")
     return out
 
 
@@ -1163,6 +1198,8 @@ def main(argv=None) -> int:
     bench.run_overhead()
     print("input dependence ...", flush=True)
     bench.run_inputs(items)
+    print(f"softmax rows {ROWS_SHAPE} ...", flush=True)
+    bench.run_rows(functions, threads)
     print("roofs (pass 2) ...", flush=True)
     bench.measure_roofs(sizes, threads, 2)
     bench.probe("end", threads)
@@ -1200,7 +1237,7 @@ def main(argv=None) -> int:
                                           targets=TARGETS),
                roofs=bench.roofs, probes=bench.probes, block_checks=bench.block_checks,
                paired=bench.paired, checks=bench.checks, cases=bench.records,
-               overhead=bench.overhead, inputs=bench.inputs, targets=tg, errors=bench.errors, wall_time_s=wall,
+               overhead=bench.overhead, inputs=bench.inputs, rows=bench.rows, targets=tg, errors=bench.errors, wall_time_s=wall,
                waits=bench.waits, waited_s=bench.waited, retry_budget_left_s=bench.retry_budget,
                foreign_cpu=foreign)
     tmp = path.with_name(path.name + ".tmp")
