@@ -23,6 +23,11 @@ import simdmlp
 from simdmlp import _core
 
 
+# Non-default parameters worth a sweep of their own: the tanh form of GELU, and swish with a
+# beta other than 1 (beta = 1 runs silu's code).
+VARIANTS = {"gelu_tanh": ("gelu", [1.0, 0.0]), "swish_beta_1.7": ("swish", [1.7, 0.0])}
+
+
 def _as_float(bits):
     return struct.unpack("<f", struct.pack("<I", bits))[0]
 
@@ -32,19 +37,22 @@ def main(argv=None):
     ap.add_argument("--stride", type=int, default=1, help="test every STRIDE-th pattern (1 = all 2^32)")
     ap.add_argument("--functions", default=None, help="comma-separated names (default: all elementwise)")
     ap.add_argument("--threads", type=int, default=None)
+    ap.add_argument("--direction", choices=("both", "forward", "backward"), default="both",
+                    help="sweep only one direction (e.g. after a change to the forward kernels only)")
     ap.add_argument("--markdown", default="bench/results/ulp_sweep_native_full.md")
     ap.add_argument("--json", default="bench/results/ulp_sweep_native_full.json")
     args = ap.parse_args(argv)
     if args.threads:
         simdmlp.set_num_threads(args.threads)
-    names = args.functions.split(",") if args.functions else list(simdmlp.ELEMENTWISE)
+    names = args.functions.split(",") if args.functions else list(simdmlp.ELEMENTWISE) + list(VARIANTS)
     isas = simdmlp.available_isas()
     defaults = {i["name"]: i["params"] for i in _core._ACTIVATION_INFO}
     rows, failed, t_all = [], False, time.time()
-    for name in names:
-        params = defaults[name]
-        p = [0.0 if isinstance(v, str) else float(v) for v in params.values()] + [0.0, 0.0]
-        for backward in (False, True):
+    for label in names:
+        name, p = VARIANTS.get(label, (label, None))
+        if p is None:
+            p = [0.0 if isinstance(v, str) else float(v) for v in defaults[name].values()] + [0.0, 0.0]
+        for backward in {"both": (False, True), "forward": (False,), "backward": (True,)}[args.direction]:
             t0 = time.time()
             bound = 1.0 if backward else 4.0
             res = _core._ulp_sweep(name, backward, p[0], p[1], 0, 1 << 32, args.stride, bound, isas)
@@ -53,11 +61,11 @@ def main(argv=None):
                 bad = r["over"] + r["nan_mismatch"]
                 failed |= bad > 0
                 rows.append({
-                    "function": name, "direction": "backward" if backward else "forward", "isa": isa,
+                    "function": label, "direction": "backward" if backward else "forward", "isa": isa,
                     "max_err": r["max_err"], "worst_input": _as_float(r["worst_bits"]),
                     "worst_bits": f"0x{r['worst_bits']:08x}", "tested": r["tested"], "over": r["over"],
                     "nan_mismatch": r["nan_mismatch"], "seconds_all_isas": round(secs, 1)})
-            print(f"{name:12s} {'bwd' if backward else 'fwd'} " + "  ".join(
+            print(f"{label:14s} {'bwd' if backward else 'fwd'} " + "  ".join(
                 f"{isa} {r['max_err']:.3f}" for isa, r in res.items()) + f"  ({secs:.0f} s)", flush=True)
     elapsed = time.time() - t_all
     meta = {"date": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),

@@ -8,6 +8,6 @@ cd "$(dirname "$0")/.."
 CXX=${CXX:-aarch64-linux-gnu-g++}
 QEMU=${QEMU-qemu-aarch64}
 out=$(mktemp -d)
-$CXX -std=c++17 -O2 -ffp-contract=off -fopenmp -Icpp/include -Icpp/src -static \
+$CXX -std=c++17 -O2 -ffp-contract=off -fno-tree-slp-vectorize -fopenmp -Icpp/include -Icpp/src -static \
   tools/core_check.cpp cpp/src/*.cpp cpp/src/gemm/*.cpp -o "$out/core_check"
 ${QEMU:+$QEMU} "$out/core_check"
