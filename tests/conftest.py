@@ -249,7 +249,8 @@ FACTS = {
         exact=False,
         mp_forward=_at_inf(lambda x: x * _mp_phi_cdf(x), math.inf, 0),
         mp_derivative=_at_inf(_mp_gelu_prime, 1, 0),
-        limits=((math.inf, math.inf), (-math.inf, 0.0), (0.0, 0.0), (-0.0, -0.0)),
+        # -0 at -inf, as at every x below -18.4 (x Phi(x) < 0 rounds to -0), docstring too
+        limits=((math.inf, math.inf), (-math.inf, -0.0), (0.0, 0.0), (-0.0, -0.0)),
         # The reference's erfc(-x / sqrt 2) has its argument rounded, and erfc's relative
         # sensitivity is 2t: about x^2 float64 ulp of error in the tail (~600 at x = -25),
         # and SciPy's erfc loses all digits where it turns subnormal (x near -37.7). Both
