@@ -160,9 +160,11 @@ def test_deterministic_across_threads_batch_and_blocking(gemm_isa):
             assert np.array_equal(simdmlp.matmul(a, b), want), t
         pw = simdmlp.PackedWeights(b)
         assert np.array_equal(simdmlp.matmul(a, pw), want)
+        bt = np.ascontiguousarray(b.T).T  # a transposed view (W^T in grad_x): its own small path
         for lo, hi in [(0, 1), (5, 8), (6, 13), (100, 300)]:
             assert np.array_equal(simdmlp.matmul(a[lo:hi], b), want[lo:hi]), (lo, hi)
             assert np.array_equal(simdmlp.matmul(a[lo:hi], pw), want[lo:hi]), (lo, hi)
+            assert np.array_equal(simdmlp.matmul(a[lo:hi], bt), want[lo:hi]), (lo, hi, "transposed")
 
 
 def test_out(gemm_isa):

@@ -132,13 +132,12 @@ struct Problem {
 template <class T>
 void run_small(const Problem<T>& P, idx n0, idx n1) {
   const GemmKernels<T>& k = *P.k;
-  // Row-major B: sweep down its rows in place. Not on the scalar ISA: there gcc 12's SLP
-  // vectoriser keeps some rows' accumulators in double across the emulated fma (the
-  // results differed from the tiled path's in the last bit), and scalar is the fallback.
-  if (!P.packed && P.B.cs == 1 && k.small_rows) {
-    k.small_rows(int(P.M), P.K, n1 - n0, P.A.data, P.A.rs, P.A.cs, P.B.data + n0, P.B.rs, P.C + n0, P.ldc,
-                 P.bias ? kInitBias : kInitZero, P.bias ? P.bias + n0 : nullptr, P.act, &P.params, P.Y + n0,
-                 P.ldy);
+  // Row-major B: sweep down its rows in place; transposed B (W^T): its columns, in
+  // register-transposed blocks. Not on the scalar ISA (the fallback; the tiled path).
+  if (!P.packed && (P.B.cs == 1 || P.B.rs == 1) && k.small_rows) {
+    k.small_rows(int(P.M), P.K, n1 - n0, P.A.data, P.A.rs, P.A.cs, P.B.data + n0 * P.B.cs, P.B.rs, P.B.cs,
+                 P.C + n0, P.ldc, P.bias ? kInitBias : kInitZero, P.bias ? P.bias + n0 : nullptr, P.act,
+                 &P.params, P.Y + n0, P.ldy);
     return;
   }
   const idx NR = k.nr, K = P.K, nc = n1 - n0;

@@ -55,12 +55,13 @@ struct GemmKernels {
   void (*bwd_rows)(gemm_index m, gemm_index n, const T* gy, gemm_index ldgy, const T* z,
                    gemm_index ldz, T* gz, gemm_index ldgz, ActBwdFn<T> bwd,
                    const ActParams<T>* params, T* db);
-  // Small batch (m <= small_m rows, all of K) with B row-major and read in place (element
-  // (k, j) at b[k*b_rs + j]): C = A B (+ bias), then Y = act(C) when act is set. Null on
-  // the scalar ISA (the tiled path serves it).
+  // Small batch (m <= small_m rows, all of K) with B read in place, row-major (b_cs = 1:
+  // element (k, j) at b[k*b_rs + j]) or transposed (b_rs = 1: at b[j*b_cs + k], W^T in a
+  // dense layer's grad_x): C = A B (+ bias), then Y = act(C) when act is set. Null on the
+  // scalar ISA (the tiled path serves it).
   void (*small_rows)(int m, gemm_index K, gemm_index n, const T* a, gemm_index a_rs, gemm_index a_cs,
-                     const T* b, gemm_index b_rs, T* c, gemm_index ldc, int init, const T* bias,
-                     ActFwdFn<T> act, const ActParams<T>* params, T* y, gemm_index ldy);
+                     const T* b, gemm_index b_rs, gemm_index b_cs, T* c, gemm_index ldc, int init,
+                     const T* bias, ActFwdFn<T> act, const ActParams<T>* params, T* y, gemm_index ldy);
 };
 
 struct GemmTable {
