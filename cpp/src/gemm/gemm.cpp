@@ -3,7 +3,7 @@
 // baseline ISA; every vector instruction lives in the per-ISA namespaces.
 //
 // Loops of one thread over its rectangle C[m0:m1, n0:n1] (Goto/BLIS, notes/gemm.md 1.1):
-//   for jc in N step NC:            B block KC x NC in L3
+//   for jc in N step NC:            B block KC x NC in L2 (with A's block)
 //     for pc in K step KC:          pack B (unless pre-packed)
 //       for ic in M step MC:        A block MC x KC in L2 (read in place when its rows
 //         block kernel                are contiguous, else packed)
