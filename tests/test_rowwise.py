@@ -662,6 +662,26 @@ def test_thread_counts_same_bits(isa):
         assert_same_bits(b, a, what=f"{isa}: result {i} with {default} threads vs 1 thread")
 
 
+@pytest.mark.parametrize("cols", [1, 256, 250])
+@pytest.mark.parametrize("offset", [0, 4, 1])
+def test_prelu_large_outputs_streamed_same_bits(cols, offset, isa):
+    """prelu outputs of 8 MiB and more are written with streaming stores (scalar weight:
+    leaky_relu's loop; a weight per column: each row's head up to a vector boundary masked,
+    when all rows start at the same offset from one, as 256 float32 columns do and 250 do
+    not); the values must be bit for bit simdmlp.reference's, at any output alignment
+    (offset in bytes: 4 = element-aligned only, 1 = never aligned), on one thread and all."""
+    rows = ((1 << 21) + 37 * cols) // cols
+    x = make_inputs(rows * cols, np.float32, seed=11).reshape(rows, cols)
+    weight = np.float32(0.25) if cols == 1 else np.linspace(-1, 2, cols).astype(np.float32)
+    with np.errstate(all="ignore"):
+        want = reference.prelu(x, weight).astype(np.float32)
+    for threads in (1, simdmlp.get_num_threads()):
+        simdmlp.set_num_threads(threads)
+        out = _misaligned(np.zeros(x.shape, np.float32), offset) if offset else np.zeros(x.shape, np.float32)
+        assert simdmlp.prelu(x, weight, out=out) is out
+        assert_same_bits(out, want, what=f"prelu {isa}, {cols} columns, {threads} threads, offset {offset}")
+
+
 # ------------------------------------------------------------------ shapes and dtypes
 @pytest.mark.parametrize("name", FUNCS)
 def test_zero_d_and_empty(name):
