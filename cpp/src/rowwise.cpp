@@ -40,15 +40,16 @@ void softmax_fwd_impl(bool log, const T* x, T* y, std::size_t rows, std::size_t 
     for (std::size_t r = r0; r < r1; ++r) {
       const T* xr = x + r * cols;
       T* yr = y + r * cols;
+      T* next = r + 1 < r1 ? yr + cols : nullptr;
       T mn;
       const T m = k.row_max(xr, cols, &mn);
       if (log) {
         // x - m goes to y in the (compute-bound) sum pass, so the last pass runs from L1
         double lo = 0;
-        const double s = k.row_sumexp(xr, m, mn, nullptr, yr, cols, &lo);
+        const double s = k.row_sumexp(xr, m, mn, nullptr, yr, cols, &lo, next);
         k.row_logsoftmax(yr, yr, std::log(s) + lo / s, cols);  // (x - m) - log(s + lo)
       } else {
-        const double s = k.row_sumexp(xr, m, mn, yr, nullptr, cols, nullptr);
+        const double s = k.row_sumexp(xr, m, mn, yr, nullptr, cols, nullptr, next);
         k.row_scale(yr, yr, 1.0 / s, cols);
       }
     }
@@ -67,18 +68,19 @@ void softmax_bwd_impl(bool log, const T* dy, const T* x, T* dx, std::size_t rows
       T mn;
       const T m = k.row_max(xr, cols, &mn);
       if (log) {
-        const double s = k.row_sumexp(xr, m, mn, nullptr, nullptr, cols, nullptr);
+        tmp.resize(cols);  // exp(x - m), used twice; dx is written in the last pass
+        const double s = k.row_sumexp(xr, m, mn, tmp.data(), nullptr, cols, nullptr, dr);
         const double sg = k.row_dot(gr, nullptr, cols, nullptr);
         // lanes that overflowed (or inf/NaN in dy): the sum again, with a wider exponent
         const double kk = std::isfinite(sg) ? sg / s : double(sum_wide(gr, cols) / s);
-        k.row_logsoftmax_bwd(gr, xr, dr, m, kk, cols);
+        k.row_logsoftmax_bwd(gr, tmp.data(), dr, kk, cols);
       } else {
         T* yr = dr;
         if (dr == gr || dr == xr) {
           tmp.resize(cols);
           yr = tmp.data();
         }
-        const double s = k.row_sumexp(xr, m, mn, yr, nullptr, cols, nullptr);
+        const double s = k.row_sumexp(xr, m, mn, yr, nullptr, cols, nullptr, yr == dr && r + 1 < r1 ? dr + cols : nullptr);
         k.row_scale(yr, yr, 1.0 / s, cols);
         const double sy = k.row_dot(gr, yr, cols, nullptr);  // |sum| <= max |dy|: no overflow
         k.row_softmax_bwd(gr, yr, dr, sy, cols);

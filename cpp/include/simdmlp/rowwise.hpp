@@ -41,8 +41,10 @@ struct RowKernels {
   // One row: returns max(x) and stores min(x) in *mn (NaN-unaware; NaN reaches the sum anyway).
   T (*row_max)(const T* x, std::size_t n, T* mn);
   // One row: sum of exp(x - m) (xmin: the row's min); stores exp(x - m) in `e` and x - m
-  // in `d` where not null.
-  double (*row_sumexp)(const T* x, T m, T xmin, T* e, T* d, std::size_t n, double* lo);
+  // in `d` where not null. `next` (may be null): n elements written soon (the next row of
+  // the output, or this row's when it is written after this pass), prefetched for writing
+  // meanwhile.
+  double (*row_sumexp)(const T* x, T m, T xmin, T* e, T* d, std::size_t n, double* lo, T* next);
   // One row: sum of a[i] * b[i] (b may be null: sum of a).
   double (*row_dot)(const T* a, const T* b, std::size_t n, double* lo);
   // y = scale * e (softmax) ; y = d - L (log_softmax, d = x - m, L = log sum).
@@ -50,8 +52,8 @@ struct RowKernels {
   void (*row_logsoftmax)(const T* d, T* y, double L, std::size_t n);
   // dx = y * (dy - s)  (softmax backward, y already in dx or y)
   void (*row_softmax_bwd)(const T* dy, const T* y, T* dx, double s, std::size_t n);
-  // dx = dy - exp(x - m) * k  (log_softmax backward, k = sum(dy) / sumexp)
-  void (*row_logsoftmax_bwd)(const T* dy, const T* x, T* dx, T m, double k, std::size_t n);
+  // dx = dy - e * k  (log_softmax backward, e = exp(x - m) from row_sumexp, k = sum(dy) / sumexp)
+  void (*row_logsoftmax_bwd)(const T* dy, const T* e, T* dx, double k, std::size_t n);
   // prelu on one row of cols channels (cols = 1: every element uses w[0]).
   void (*prelu_fwd)(const T* x, const T* w, T* y, std::size_t n, std::size_t cols);
   // prelu backward on `n` elements (a whole number of rows); adds dy*x (x <= 0) per
