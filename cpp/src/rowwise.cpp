@@ -60,7 +60,9 @@ template <class T>
 void softmax_bwd_impl(bool log, const T* dy, const T* x, T* dx, std::size_t rows, std::size_t cols) {
   const auto& k = kern(static_cast<T*>(nullptr));
   parallel_chunks(rows, threads_for(rows * cols, rows), 1, [&](std::size_t r0, std::size_t r1) {
-    std::vector<T> tmp;  // softmax keeps y somewhere while it still needs dy and x
+    // a row buffer: softmax keeps y there while it still needs dy and x, log_softmax
+    // exp(x - m); per thread and kept, so a call allocates nothing once warm
+    thread_local std::vector<T> tmp;
     for (std::size_t r = r0; r < r1; ++r) {
       const T* xr = x + r * cols;
       const T* gr = dy + r * cols;

@@ -40,8 +40,8 @@ template <class T>
 struct RowKernels {
   // One row: returns max(x) and stores min(x) in *mn (NaN-unaware; NaN reaches the sum anyway).
   T (*row_max)(const T* x, std::size_t n, T* mn);
-  // One row: sum of exp(x - m) (xmin: the row's min); stores exp(x - m) in `e` and x - m
-  // in `d` where not null. `next` (may be null): n elements written soon (the next row of
+  // One row: sum of exp(x - m) (xmin: the row's min); stores exp(x - m) in `e` or x - m
+  // in `d` (at most one of them not null). `next` (may be null): n elements written soon (the next row of
   // the output, or this row's when it is written after this pass), prefetched for writing
   // meanwhile.
   double (*row_sumexp)(const T* x, T m, T xmin, T* e, T* d, std::size_t n, double* lo, T* next);
