@@ -6,6 +6,12 @@
 #include "simdmlp/dispatch.hpp"
 #include "simdmlp/rowwise.hpp"
 
+// Forced inlining for the activation functors (op_NAME::fwd / bwd) and the helpers the
+// loops call per vector: gcc's heuristics left the larger ones (gelu, mish, softplus,
+// gelu_tanh's and silu's derivatives) out of line once a loop had grown, a call per vector
+// that reloaded every constant and spilled the other vectors of the unrolled body.
+#define SIMDMLP_INLINE inline __attribute__((always_inline))
+
 namespace simdmlp {
 
 template <class T>
