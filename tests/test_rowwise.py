@@ -682,6 +682,42 @@ def test_prelu_large_outputs_streamed_same_bits(cols, offset, isa):
         assert_same_bits(out, want, what=f"prelu {isa}, {cols} columns, {threads} threads, offset {offset}")
 
 
+@pytest.mark.parametrize("cols", [1024, 272, 250])
+@pytest.mark.parametrize("name", FUNCS)
+def test_rows_beyond_cache_same_bits(name, cols, isa):
+    """Row arrays of 32 MiB and more take another schedule (rowwise.cpp, kFarBytes): the
+    forward defers each row's final pass into the next row's sum pass and streams it out
+    (rows of whole 64-byte lines: 1024 and 272 float32 columns, not 250), the backward
+    prefetches dy. The values must be bit for bit those of each row computed alone (the
+    cached schedule, checked against the oracle above), allocated, with out= at any
+    alignment (offset 4: element-aligned only, 1: never aligned) and in place, on one
+    thread and all; NaN, +inf and all -inf rows included."""
+    rows = ((32 << 20) + 4096 * 37) // (4 * cols)
+    x = make_inputs(rows * cols, np.float32, seed=7).reshape(rows, cols)
+    x[3, 5], x[4, 7], x[6] = np.nan, np.inf, -np.inf
+    g = make_grads(rows * cols, np.float32, seed=8).reshape(rows, cols)
+    fwd, bwd = _fn(name), _bwd(name)
+    check = list(range(0, rows, 97)) + [3, 4, 6, rows - 1]
+    with np.errstate(all="ignore"):
+        want = {i: fwd(x[i]) for i in check}
+        want_dx = {i: bwd(g[i], x[i]) for i in check}
+        for threads in (1, simdmlp.get_num_threads()):
+            simdmlp.set_num_threads(threads)
+            outs = {"alloc": fwd(x)}
+            for offset in (0, 4, 1):
+                out = _misaligned(np.zeros(x.shape, np.float32), offset) if offset else np.zeros(x.shape, np.float32)
+                assert fwd(x, out=out) is out
+                outs[f"out offset {offset}"] = out
+            xi = x.copy()
+            assert fwd(xi, out=xi) is xi
+            outs["in place"] = xi
+            dx = bwd(g, x)
+            for i in check:
+                for mode, y in outs.items():
+                    assert_same_bits(y[i], want[i], what=f"{name} {isa} {cols} columns, {threads} threads, {mode}: row {i}")
+                assert_same_bits(dx[i], want_dx[i], what=f"{name}_backward {isa} {cols} columns, {threads} threads: row {i}")
+
+
 # ------------------------------------------------------------------ shapes and dtypes
 @pytest.mark.parametrize("name", FUNCS)
 def test_zero_d_and_empty(name):

@@ -5,7 +5,8 @@
 // log_softmax:  y = (x - max) - log(sum(exp(x - max)))        per row
 //   The row sum is compensated (two-sum per lane, folded to a double-double), so every output is within
 //   2^-20 |y| + 2^-24 (float32) / 2^-48 |y| + 2^-52 (float64) of the exact value for rows
-//   of any length. A row holding NaN or +inf (or only -inf) gives NaN in every element.
+//   of any length. A row holding NaN or +inf (or only -inf) gives NaN in every element (the
+//   quiet NaN: the same bits whatever the schedule).
 // Backward (from x, recomputing softmax):
 //   softmax:      dx = y * (dy - sum(dy * y))
 //   log_softmax:  dx = dy - softmax(x) * sum(dy)
@@ -36,15 +37,34 @@ namespace detail {
 // Per-ISA row kernels (filled in each cpp/src/isa_*.cpp from kernels/rowwise.inc).
 // Row-sum kernels return the exact-to-about-a-double-ulp sum as a double-double: the
 // double hi is returned, lo (|lo| <= ulp(hi)/2) stored through `lo` when not null.
+// The previous row's final pass, deferred into the next row's sum pass (softmax_forward on
+// arrays beyond the caches): y[i] = src[i] * k (softmax) or src[i] - k (log_softmax),
+// written with streaming stores (the row length whole 64-byte lines), one vector per
+// vector of the sum pass, so the stores trickle out between the exps instead of
+// leaving in a burst that fills the write-combining buffers.
+template <class T>
+struct RowPending {
+  const T* src;
+  T* y;
+  T k;
+};
+
 template <class T>
 struct RowKernels {
   // One row: returns max(x) and stores min(x) in *mn (NaN-unaware; NaN reaches the sum anyway).
   T (*row_max)(const T* x, std::size_t n, T* mn);
   // One row: sum of exp(x - m) (xmin: the row's min); stores exp(x - m) in `e` or x - m
-  // in `d` (at most one of them not null). `next` (may be null): n elements written soon (the next row of
-  // the output, or this row's when it is written after this pass), prefetched for writing
-  // meanwhile.
-  double (*row_sumexp)(const T* x, T m, T xmin, T* e, T* d, std::size_t n, double* lo, T* next);
+  // in `d` (at most one of them not null). `next` (may be null): n elements written soon
+  // (the next row of the output, or this row's when it is written after this pass),
+  // prefetched for writing meanwhile; `ahead` (may be null): n elements read soon,
+  // prefetched for reading.
+  // `pend` (may be null): a previous row's final pass to write meanwhile, y = src * k when
+  // this pass stores e, y = src - k when it stores d.
+  double (*row_sumexp)(const T* x, T m, T xmin, T* e, T* d, std::size_t n, double* lo, T* next,
+                       const T* ahead, const RowPending<T>* pend);
+  // Write a deferred final pass whole (log: y = src - k, else src * k) and order the
+  // streaming stores before later ones.
+  void (*row_pending_flush)(const RowPending<T>& pend, bool log, std::size_t n);
   // One row: sum of a[i] * b[i] (b may be null: sum of a).
   double (*row_dot)(const T* a, const T* b, std::size_t n, double* lo);
   // y = scale * e (softmax) ; y = d - L (log_softmax, d = x - m, L = log sum).
