@@ -63,46 +63,30 @@ void softmax_fwd_impl(bool log, const T* x, T* y, std::size_t rows, std::size_t 
   const auto& k = kern(static_cast<T*>(nullptr));
   const bool far = rows * cols * sizeof(T) >= kFarBytes && reinterpret_cast<std::uintptr_t>(y) % sizeof(T) == 0 &&
                    cols * sizeof(T) % 64 == 0;
-  if (far) {
-    parallel_chunks(rows, threads_for(rows * cols, rows), 1, [&](std::size_t r0, std::size_t r1) {
-      thread_local std::vector<T> buf;
-      buf.resize(2 * cols);
-      detail::RowPending<T> pend{nullptr, nullptr, T(0)};
-      for (std::size_t r = r0; r < r1; ++r) {
-        const T* xr = x + r * cols;
-        T* cur = buf.data() + (r - r0) % 2 * cols;
-        T mn;
-        const T m = k.row_max(xr, cols, &mn);
-        const detail::RowPending<T>* prev = pend.src ? &pend : nullptr;
-        double lo = 0;
-        const double s = log ? k.row_sumexp(xr, m, mn, nullptr, cur, cols, &lo, nullptr, nullptr, prev)
-                             : k.row_sumexp(xr, m, mn, cur, nullptr, cols, nullptr, nullptr, nullptr, prev);
-        if (std::isnan(s)) {
-          nan_row(y + r * cols, cols);
-          pend = {nullptr, nullptr, T(0)};
-        } else {
-          pend = {cur, y + r * cols, T(log ? std::log(s) + lo / s : 1.0 / s)};
-        }
-      }
-      if (pend.src) k.row_pending_flush(pend, log, cols);
-    });
-    return;
-  }
   parallel_chunks(rows, threads_for(rows * cols, rows), 1, [&](std::size_t r0, std::size_t r1) {
+    thread_local std::vector<T> pair;  // far: the rows' e or x - m, alternately
+    if (far) pair.resize(2 * cols);
+    detail::RowPending<T> pend{nullptr, nullptr, T(0)};
     for (std::size_t r = r0; r < r1; ++r) {
       const T* xr = x + r * cols;
       T* yr = y + r * cols;
-      T* next = r + 1 < r1 ? yr + cols : nullptr;
+      // near: e or x - m goes to y in the (compute-bound) sum pass, so the last pass runs
+      // from L1, and the next row of y is prefetched for writing meanwhile
+      T* buf = far ? pair.data() + (r - r0) % 2 * cols : yr;
+      T* next = !far && r + 1 < r1 ? yr + cols : nullptr;
+      const detail::RowPending<T>* prev = pend.src ? &pend : nullptr;
       T mn;
       const T m = k.row_max(xr, cols, &mn);
-      // e or x - m goes to y in the (compute-bound) sum pass, so the last pass runs from L1
       double lo = 0;
-      const double s = log ? k.row_sumexp(xr, m, mn, nullptr, yr, cols, &lo, next, nullptr, nullptr)
-                           : k.row_sumexp(xr, m, mn, yr, nullptr, cols, nullptr, next, nullptr, nullptr);
+      const double s = log ? k.row_sumexp(xr, m, mn, nullptr, buf, cols, &lo, next, nullptr, prev)
+                           : k.row_sumexp(xr, m, mn, buf, nullptr, cols, nullptr, next, nullptr, prev);
+      pend = {nullptr, nullptr, T(0)};
       if (std::isnan(s)) nan_row(yr, cols);
-      else if (log) k.row_logsoftmax(yr, yr, std::log(s) + lo / s, cols);  // (x - m) - log(s + lo)
-      else k.row_scale(yr, yr, 1.0 / s, cols);
+      else if (far) pend = {buf, yr, T(log ? std::log(s) + lo / s : 1.0 / s)};  // written by the next row
+      else if (log) k.row_logsoftmax(buf, yr, std::log(s) + lo / s, cols);  // (x - m) - log(s + lo)
+      else k.row_scale(buf, yr, 1.0 / s, cols);
     }
+    if (pend.src) k.row_pending_flush(pend, log, cols);
   });
 }
 
