@@ -281,6 +281,24 @@ def test_float32_bit_pattern_sweep(name, isa):
 
 
 @pytest.mark.parametrize("name", NAMES)
+@pytest.mark.parametrize("far", [-9.5, 9.5])
+def test_mixed_vectors(name, far, isa):
+    """Kernels may branch per vector on a range test (GELU's near path on AVX-512 is taken
+    only when every lane has |x| < 3.9375): the bit-pattern sample again, with one far
+    lane in every 8 so that every vector, on every width, takes the general path."""
+    bits = np.arange(0, 2**32, 4093 * 5, dtype=np.uint64).astype(np.uint32)
+    xs = bits.view(np.float32)
+    xs = np.where(np.isnan(xs), np.float32(np.nan), xs)
+    n = xs.size // 7 * 7
+    x = np.full((n // 7, 8), np.float32(far))
+    x[:, :7] = xs[:n].reshape(-1, 7)
+    x = x.ravel()
+    dy = make_grads(x.size, np.float32, seed=6)
+    check_against_reference(name, x, dy, forward_fn(name)(x), backward_fn(name)(dy, x),
+                            what=f"{name} {isa} mixed with {far}")
+
+
+@pytest.mark.parametrize("name", NAMES)
 def test_float64_wide_sample(name, isa):
     """float64 over the whole exponent range and the transition region [-40, 40]
     (MPMATH SAMPLE of 600 inputs; mpmath results are cached across ISAs)."""

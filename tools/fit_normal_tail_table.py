@@ -1,0 +1,144 @@
+"""Fit the tables behind simdmlp's float GELU (both forms) on AVX-512 (the *Table structs of
+cpp/src/simd/math.inc; 32 entries each, one register lookup apiece):
+
+    H(a) = Phi(-a) exp(a^2 / 2) = erfc(a / sqrt 2) exp(a^2 / 2) / 2,   a in [0, 15.5]
+        (NormalTail: the tail factor of Phi(-a) = H(a) exp(-a^2/2), any a, both directions)
+    P(a) = Phi(-a) = erfc(a / sqrt 2) / 2,                             a in [0, 3.9375)
+        (the forward's near path, taken when every lane of a vector has |x| < 3.9375)
+    D(a) = a phi(a) - Phi(-a),  phi(a) = exp(-a^2/2) / sqrt(2 pi),     a in [0, 3.9375)
+        (the backward's near path: gelu'(x) = 1 + D(|x|) for x >= 0, -D(|x|) for x < 0;
+        D has a zero near a = 0.75, so its error is also given in units of 2^-24, which
+        SPEC's absolute term 2^-22 |dy| covers four times over)
+    T(a) = sigmoid(-w(a)), w = 2 sqrt(2/pi) (a + 0.044715 a^3)           a in [0, 3.9375)
+    Dt(a) = a w'(a) T (1 - T) - T                                       a in [0, 3.9375)
+        (the same two near paths for gelu's tanh form: x (1 - T) or x T, and 1 + Dt or -Dt)
+
+All are smooth (entire) on these ranges. The kernel picks the interval by the nearest
+multiple of the step (1/2 for H, 1/8 for the others), k = round(a / step) in 0..31, and evaluates a
+polynomial in u = a - k step (exact, |u| <= step/2) by Horner in float fmas, with the
+constant term as a float pair (c0 + c0lo) so that its rounding does not add half an ulp:
+
+    F = c0 + (c0lo + u (c1 + u (c2 + ...)))
+
+Each interval's polynomial interpolates F at the Chebyshev nodes of u (50-digit
+arithmetic, near-minimax); the coefficients are rounded to float, and the script evaluates
+the kernel's float arithmetic over a dense set of float a, prints the maximum error in ulp
+of the correctly rounded F, then the tables as C++ (rows c0..cD, then c0lo).
+
+    python tools/fit_normal_tail_table.py
+"""
+import mpmath as mp
+import numpy as np
+
+mp.mp.dps = 50
+INTERVALS = 32
+
+
+def h_exact(a):
+    a = mp.mpf(a)
+    return mp.erfc(a / mp.sqrt(2)) * mp.exp(a * a / 2) / 2
+
+
+def p_exact(a):
+    return mp.erfc(mp.mpf(a) / mp.sqrt(2)) / 2
+
+
+def d_exact(a):
+    a = mp.mpf(a)
+    return a * mp.exp(-a * a / 2) / mp.sqrt(2 * mp.pi) - p_exact(a)
+
+
+def w_tanh(a):
+    """w = 2u, u = sqrt(2/pi) (a + 0.044715 a^3): gelu's tanh form is x sigmoid(w(x))."""
+    return 2 * mp.sqrt(2 / mp.pi) * (a + mp.mpf("0.044715") * a**3)
+
+
+def t_exact(a):
+    return 1 / (1 + mp.exp(w_tanh(mp.mpf(a))))  # sigmoid(-w(a))
+
+
+def dt_exact(a):
+    a = mp.mpf(a)
+    t = t_exact(a)
+    wp = 2 * mp.sqrt(2 / mp.pi) * (1 + 3 * mp.mpf("0.044715") * a * a)
+    return a * wp * t * (1 - t) - t
+
+
+# name, function, step, degree, largest a the kernel sends
+TABLES = [("NormalTailTable", h_exact, mp.mpf(1) / 2, 6, 15.5),
+          ("NormalNearTable", p_exact, mp.mpf(1) / 8, 5, 3.9375),
+          ("GeluSlopeTable", d_exact, mp.mpf(1) / 8, 5, 3.9375),
+          ("GeluTanhNearTable", t_exact, mp.mpf(1) / 8, 5, 3.9375),
+          ("GeluTanhSlopeTable", dt_exact, mp.mpf(1) / 8, 5, 3.9375)]
+
+
+def fit(f, center, step, degree):
+    nodes = [step / 2 * mp.cos(mp.pi * (2 * k + 1) / (2 * (degree + 1))) for k in range(degree + 1)]
+    A = mp.matrix([[u**j for j in range(degree + 1)] for u in nodes])
+    return list(mp.lu_solve(A, mp.matrix([f(center + u) for u in nodes])))
+
+
+def table(f, step, degree):
+    """rows[j][k]: coefficient j of interval k (j = 0..degree), then the c0 low parts."""
+    f32 = np.float32
+    rows = [[0.0] * INTERVALS for _ in range(degree + 2)]
+    for k in range(INTERVALS):
+        c = fit(f, k * step, step, degree)
+        for j in range(degree + 1):
+            rows[j][k] = float(f32(float(c[j])))
+        rows[degree + 1][k] = float(f32(float(c[0] - mp.mpf(rows[0][k]))))
+    return rows
+
+
+def evaluate(rows, step, a):
+    """The kernel's float arithmetic (one rounding per fma) on float32 a."""
+    f32, f64 = np.float32, np.float64
+    degree = len(rows) - 2
+    k = np.rint(a.astype(f64) / float(step)).astype(int)
+    u = (a.astype(f64) - k * float(step)).astype(f32)  # exact
+    c = [np.array(r, dtype=f32)[k] for r in rows]
+    p = c[degree]
+    for j in range(degree - 1, 0, -1):
+        p = (p.astype(f64) * u + c[j]).astype(f32)
+    p = (p.astype(f64) * u + c[degree + 1]).astype(f32)
+    return (c[0].astype(f64) + p).astype(f32)
+
+
+def check(f, rows, step, amax, samples=200000):
+    rng = np.random.default_rng(0)
+    s = float(step)
+    a = np.concatenate([rng.uniform(0, amax, samples), (np.arange(2 * INTERVALS) + 0.5) * s / 2,
+                        np.arange(INTERVALS) * s + s / 2, 2.0 ** -np.arange(1, 40)])
+    a = np.unique(a.astype(np.float32))
+    a = a[a < amax] if amax < 15 else a[a <= amax]
+    got = evaluate(rows, step, a)
+    idx = np.linspace(0, len(a) - 1, 6000).astype(int)  # mpmath reference on a subset
+    exact = np.array([float(f(float(v))) for v in a[idx]])
+    ulp = np.spacing(exact.astype(np.float32)).astype(np.float64)
+    diff = np.abs(got[idx].astype(np.float64) - exact)
+    err = diff / ulp
+    i = int(np.argmax(err))
+    return float(err[i]), float(a[idx][i]), float(diff.max() / 2.0**-24)
+
+
+def cxx(name, rows):
+    def fmt(v):
+        return float(v).hex().replace("0000000p", "p") + "f"
+    degree = len(rows) - 2
+    out = [f"struct {name} {{", f"  alignas(64) static constexpr float c[{degree + 2}][{INTERVALS}] = {{"]
+    for j, vals in enumerate(rows):
+        out.append("  {  // " + (f"c{j}" if j <= degree else "c0lo"))
+        for i in range(0, INTERVALS, 4):
+            out.append("  " + ", ".join(fmt(v) for v in vals[i:i + 4]) + ",")
+        out.append("  }," if j < degree + 1 else "  }};")
+    out.append("};")
+    return "\n".join(out)
+
+
+if __name__ == "__main__":
+    for name, f, step, degree, amax in TABLES:
+        rows = table(f, step, degree)
+        err, at, absolute = check(f, rows, step, amax)
+        print(f"// {name}: step {float(step)}, degree {degree}, max error {err:.3f} ulp (at a = {at:.6g}), "
+              f"{absolute:.3f} x 2^-24 absolute")
+        print(cxx(name, rows))
