@@ -283,9 +283,10 @@ def test_float32_bit_pattern_sweep(name, isa):
 @pytest.mark.parametrize("name", NAMES)
 @pytest.mark.parametrize("far", [-9.5, 9.5])
 def test_mixed_vectors(name, far, isa):
-    """Kernels may branch per vector on a range test (GELU's near path on AVX-512 is taken
-    only when every lane has |x| < 3.9375): the bit-pattern sample again, with one far
-    lane in every 8 so that every vector, on every width, takes the general path."""
+    """Kernels may branch per vector on a range test (GELU on AVX-512 runs only its table
+    path when every lane has |x| < 3.9375, both paths and a per-lane select otherwise): the
+    bit-pattern sample again, with one far lane in every 8, so that every vector, on every
+    width, holds one and every sampled value goes through the mixed case."""
     bits = np.arange(0, 2**32, 4093 * 5, dtype=np.uint64).astype(np.uint32)
     xs = bits.view(np.float32)
     xs = np.where(np.isnan(xs), np.float32(np.nan), xs)

@@ -80,11 +80,13 @@ void softmax_fwd_impl(bool log, const T* x, T* y, std::size_t rows, std::size_t 
       double lo = 0;
       const double s = log ? k.row_sumexp(xr, m, mn, nullptr, buf, cols, &lo, next, nullptr, prev)
                            : k.row_sumexp(xr, m, mn, buf, nullptr, cols, nullptr, next, nullptr, prev);
+      // the last pass: y = (x - m) - log(s + lo), or y = e / s; one value for both schedules
+      const double fin = log ? std::log(s) + lo / s : 1.0 / s;
       pend = {nullptr, nullptr, T(0)};
       if (std::isnan(s)) nan_row(yr, cols);
-      else if (far) pend = {buf, yr, T(log ? std::log(s) + lo / s : 1.0 / s)};  // written by the next row
-      else if (log) k.row_logsoftmax(buf, yr, std::log(s) + lo / s, cols);  // (x - m) - log(s + lo)
-      else k.row_scale(buf, yr, 1.0 / s, cols);
+      else if (far) pend = {buf, yr, T(fin)};  // written by the next row
+      else if (log) k.row_logsoftmax(buf, yr, fin, cols);
+      else k.row_scale(buf, yr, fin, cols);
     }
     if (pend.src) k.row_pending_flush(pend, log, cols);
   });
