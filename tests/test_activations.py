@@ -43,6 +43,16 @@ from conftest import (
 )
 
 NAMES = ELEMENTWISE_NAMES
+# (name, params): every function with its defaults, plus the parameters that change a
+# kernel's algorithm or path (the tanh form of GELU; scaling by beta; elu's alpha). The
+# parameters are exact in float32, so the kernel and the float64 reference use one value.
+VARIANTS = [(name, {}) for name in NAMES] + [
+    ("gelu", {"approximate": "tanh"}),
+    ("swish", {"beta": 1.5}),
+    ("softplus", {"beta": 4.0}),
+    ("elu", {"alpha": 0.5}),
+]
+VARIANT_IDS = [name + "".join(f"-{k}={v}" for k, v in params.items()) for name, params in VARIANTS]
 DTYPE_IDS = [np.dtype(d).name for d in FLOAT_DTYPES]
 
 # Vector widths in elements of the kernels (scalar 1; NEON 4/2; AVX2 8/4; AVX-512 16/8):
@@ -68,11 +78,17 @@ LAYOUTS = (
 
 
 # ------------------------------------------------------------------------- helper
-def check_against_reference(name, x, dy, y, dx, what=""):
-    """Check y = simdmlp.NAME(x) and dx = simdmlp.NAME_backward(dy, x) (x, dy, y, dx of one
-    shape and dtype, any layout) against the reference, with SPEC's bounds."""
+def check_against_reference(name, x, dy, y, dx, what="", params=None):
+    """Check y = simdmlp.NAME(x, **params) and dx = simdmlp.NAME_backward(dy, x, **params)
+    (x, dy, y, dx of one shape and dtype, any layout) against the reference, with SPEC's
+    bounds. Non-default params: float32 only (the mpmath facts hold the defaults)."""
     f = facts(name)
     ref_fwd, ref_bwd = reference_fns(name)
+    if params:
+        assert np.asarray(x).dtype == np.float32, "mpmath facts are for the default parameters"
+        ref_fwd0, ref_bwd0 = ref_fwd, ref_bwd
+        ref_fwd = lambda v: ref_fwd0(v, **params)  # noqa: E731
+        ref_bwd = lambda g, v: ref_bwd0(g, v, **params)  # noqa: E731
     x, dy, y, dx = (np.asarray(a) for a in (x, dy, y, dx))
     dtype = x.dtype
     for label, r in (("forward", y), ("backward", dx)):
@@ -280,9 +296,9 @@ def test_float32_bit_pattern_sweep(name, isa):
     check_against_reference(name, x, dy, y, backward_fn(name)(dy, x), what=f"{name} {isa} sweep")
 
 
-@pytest.mark.parametrize("name", NAMES)
+@pytest.mark.parametrize("name, params", VARIANTS, ids=VARIANT_IDS)
 @pytest.mark.parametrize("far", [-9.5, 9.5])
-def test_mixed_vectors(name, far, isa):
+def test_mixed_vectors(name, params, far, isa):
     """Kernels may branch per vector on a range test (GELU on AVX-512 runs only its table
     path when every lane has |x| < 3.9375, both paths and a per-lane select otherwise): the
     bit-pattern sample again, with one far lane in every 8, so that every vector, on every
@@ -295,8 +311,51 @@ def test_mixed_vectors(name, far, isa):
     x[:, :7] = xs[:n].reshape(-1, 7)
     x = x.ravel()
     dy = make_grads(x.size, np.float32, seed=6)
-    check_against_reference(name, x, dy, forward_fn(name)(x), backward_fn(name)(dy, x),
-                            what=f"{name} {isa} mixed with {far}")
+    check_against_reference(name, x, dy, forward_fn(name)(x, **params), backward_fn(name)(dy, x, **params),
+                            what=f"{name} {params} {isa} mixed with {far}", params=params)
+
+
+def _regimes(dtype, seed=11):
+    """Blocks of 3 * 1024 + 5 inputs, each taking another route through the loops'
+    per-vector and per-chunk choices (GELU on AVX-512: its table path, its tail path, both
+    with a select, or the sorted streams of split_chunk): standard normal (tables only),
+    uniform over +-10 (both kinds in every vector), |x| in [4, 16] (tail and saturated
+    lanes), normal with 1 lane in 64 at 9.5 (a few tail lanes), and uniform over +-6 with
+    1 lane in 8 NaN, +-inf, -100 or 1e4."""
+    rng = np.random.default_rng(seed)
+    m = 3 * 1024 + 5
+    specials = np.array([np.nan, np.inf, -np.inf, -100.0, 1e4])
+    blocks = [
+        rng.standard_normal(m),
+        rng.uniform(-10.0, 10.0, m),
+        rng.uniform(4.0, 16.0, m) * rng.choice([-1.0, 1.0], m),
+        np.where(rng.random(m) < 1 / 64, 9.5, rng.standard_normal(m)),
+        np.where(rng.random(m) < 1 / 8, rng.choice(specials, m), rng.uniform(-6.0, 6.0, m)),
+    ]
+    return np.concatenate(blocks).astype(dtype)
+
+
+@pytest.mark.parametrize("name, params", VARIANTS, ids=VARIANT_IDS)
+@pytest.mark.parametrize("dtype", FLOAT_DTYPES, ids=DTYPE_IDS)
+def test_lane_bits_independent_of_neighbours(name, params, dtype, isa):
+    """A lane's result must not depend on its neighbours nor on where vectors and chunks
+    start, whatever route the loops choose for them: the whole array against every
+    shift of it by 1..17 elements, and against single-element calls (every 13th)."""
+    x = _regimes(dtype)
+    dy = make_grads(x.size, dtype, seed=12)
+    def fwd(v):
+        return forward_fn(name)(v, **params)
+    def bwd(g, v):
+        return backward_fn(name)(g, v, **params)
+    y, dx = fwd(x), bwd(dy, x)
+    for k in range(1, 18):
+        assert_same_bits(fwd(x[k:]), y[k:], what=f"{name} {isa} forward, shifted by {k}")
+        assert_same_bits(bwd(dy[k:], x[k:]), dx[k:], what=f"{name} {isa} backward, shifted by {k}")
+    idx = np.arange(0, x.size, 13)
+    assert_same_bits(np.concatenate([fwd(x[i:i + 1]) for i in idx]), y[idx],
+                     what=f"{name} {isa} forward, one element at a time")
+    assert_same_bits(np.concatenate([bwd(dy[i:i + 1], x[i:i + 1]) for i in idx]), dx[idx],
+                     what=f"{name} {isa} backward, one element at a time")
 
 
 @pytest.mark.parametrize("name", NAMES)

@@ -2,8 +2,9 @@
 structs of cpp/src/simd/lut_tables.inc, read by lut_poly in math.inc; 32 entries each, one
 register lookup apiece):
 
-    H(a) = Phi(-a) exp(a^2 / 2) = erfc(a / sqrt 2) exp(a^2 / 2) / 2,   a in [0, 15.5]
-        (NormalTail: the tail factor of Phi(-a) = H(a) exp(-a^2/2), any a, both directions)
+    H(a) = Phi(-a) exp(a^2 / 2) = erfc(a / sqrt 2) exp(a^2 / 2) / 2,   a in [3.9375, 15.5)
+        (NormalTail: the tail factor of Phi(-a) = H(a) exp(-a^2/2) for the lanes beyond the
+        near tables, |x| >= 3.9375, both directions)
     P(a) = Phi(-a) = erfc(a / sqrt 2) / 2,                             a in [0, 3.9375)
         (the forward's near path: the lanes with |x| < 3.9375)
     D(a) = a phi(a) - Phi(-a),  phi(a) = exp(-a^2/2) / sqrt(2 pi),     a in [0, 3.9375)
@@ -15,10 +16,11 @@ register lookup apiece):
         (the same two near paths for gelu's tanh form: x (1 - T) or x T, and 1 + Dt or -Dt)
 
 All are smooth (entire) on these ranges. The kernel picks the interval by the nearest
-multiple of the step (1/2 for H, 1/8 for the others), k = round(a / step) in 0..31, and
-evaluates a polynomial in u = a - k step (exact, |u| <= step/2) by Horner in float fmas,
-with the constant term as a float pair (c0 + c0lo) so that its rounding does not add half
-an ulp:
+multiple of the step (3/8 for H, 1/8 for the others), k = round(a / step), reads entry
+k mod 32 (lut32 reads the key's low 5 bits: a table covers any 32 consecutive k, for H
+k = 10..41), and evaluates a polynomial in u = a - k step (exact, |u| <= step/2) by Horner
+in float fmas, with the constant term as a float pair (c0 + c0lo) so that its rounding does
+not add half an ulp:
 
     F = c0 + (c0lo + u (c1 + u (c2 + ...)))
 
@@ -66,12 +68,13 @@ def dt_exact(a):
     return a * wp * t * (1 - t) - t
 
 
-# name, function, step, degree, end of the range checked (a < end; the kernel caps H at 15)
-TABLES = [("NormalTailTable", h_exact, mp.mpf(1) / 2, 6, 15.5),
-          ("NormalNearTable", p_exact, mp.mpf(1) / 8, 5, 3.9375),
-          ("GeluSlopeTable", d_exact, mp.mpf(1) / 8, 5, 3.9375),
-          ("GeluTanhNearTable", t_exact, mp.mpf(1) / 8, 5, 3.9375),
-          ("GeluTanhSlopeTable", dt_exact, mp.mpf(1) / 8, 5, 3.9375)]
+# name, function, step, degree, range checked (start <= a < end; the kernel caps H's a at
+# 15): the intervals are k = round(start / step) .. + 31.
+TABLES = [("NormalTailTable", h_exact, mp.mpf(3) / 8, 4, 3.9375, 15.5),
+          ("NormalNearTable", p_exact, mp.mpf(1) / 8, 5, 0, 3.9375),
+          ("GeluSlopeTable", d_exact, mp.mpf(1) / 8, 5, 0, 3.9375),
+          ("GeluTanhNearTable", t_exact, mp.mpf(1) / 8, 5, 0, 3.9375),
+          ("GeluTanhSlopeTable", dt_exact, mp.mpf(1) / 8, 5, 0, 3.9375)]
 
 
 def fit(f, center, step, degree):
@@ -80,15 +83,17 @@ def fit(f, center, step, degree):
     return list(mp.lu_solve(A, mp.matrix([f(center + u) for u in nodes])))
 
 
-def table(f, step, degree):
-    """rows[j][k]: coefficient j of interval k (j = 0..degree), then the c0 low parts."""
+def table(f, step, degree, k0):
+    """rows[j][k % 32]: coefficient j of interval k = k0..k0+31 (j = 0..degree), then the
+    c0 low parts."""
     f32 = np.float32
     rows = [[0.0] * INTERVALS for _ in range(degree + 2)]
-    for k in range(INTERVALS):
+    for k in range(k0, k0 + INTERVALS):
         c = fit(f, k * step, step, degree)
+        s = k % INTERVALS
         for j in range(degree + 1):
-            rows[j][k] = float(f32(float(c[j])))
-        rows[degree + 1][k] = float(f32(float(c[0] - mp.mpf(rows[0][k]))))
+            rows[j][s] = float(f32(float(c[j])))
+        rows[degree + 1][s] = float(f32(float(c[0] - mp.mpf(rows[0][s]))))
     return rows
 
 
@@ -98,7 +103,7 @@ def evaluate(rows, step, a):
     degree = len(rows) - 2
     k = np.rint(a.astype(f64) / float(step)).astype(int)
     u = (a.astype(f64) - k * float(step)).astype(f32)  # exact
-    c = [np.array(r, dtype=f32)[k] for r in rows]
+    c = [np.array(r, dtype=f32)[k % INTERVALS] for r in rows]
     p = c[degree]
     for j in range(degree - 1, 0, -1):
         p = (p.astype(f64) * u + c[j]).astype(f32)
@@ -106,13 +111,14 @@ def evaluate(rows, step, a):
     return (c[0].astype(f64) + p).astype(f32)
 
 
-def check(f, rows, step, amax, samples=200000):
+def check(f, rows, step, start, end, samples=200000):
     rng = np.random.default_rng(0)
     s = float(step)
-    a = np.concatenate([rng.uniform(0, amax, samples), (np.arange(2 * INTERVALS) + 0.5) * s / 2,
-                        np.arange(INTERVALS) * s + s / 2, 2.0 ** -np.arange(1, 40)])
+    k0 = round(start / s)
+    a = np.concatenate([rng.uniform(start, end, samples), (np.arange(2 * INTERVALS) + 2 * k0 + 0.5) * s / 2,
+                        (np.arange(INTERVALS) + k0) * s + s / 2, 2.0 ** -np.arange(1, 40)])
     a = np.unique(a.astype(np.float32))
-    a = a[a < amax]
+    a = a[(a >= start) & (a < end)]
     got = evaluate(rows, step, a)
     idx = np.linspace(0, len(a) - 1, 6000).astype(int)  # mpmath reference on a subset
     exact = np.array([float(f(float(v))) for v in a[idx]])
@@ -144,9 +150,9 @@ HEADER = """// Generated by tools/fit_lut_tables.py (python tools/fit_lut_tables
 
 if __name__ == "__main__":
     print(HEADER)
-    for name, f, step, degree, amax in TABLES:
-        rows = table(f, step, degree)
-        err, at, absolute = check(f, rows, step, amax)
+    for name, f, step, degree, start, end in TABLES:
+        rows = table(f, step, degree, round(start / float(step)))
+        err, at, absolute = check(f, rows, step, start, end)
         print(f"// {name}: step {float(step)}, degree {degree}, max error {err:.3f} ulp (at a = {at:.6g}), "
               f"{absolute:.3f} x 2^-24 absolute")
         print(cxx(name, rows))
