@@ -71,15 +71,16 @@ void softmax_fwd_impl(bool log, const T* x, T* y, std::size_t rows, std::size_t 
       const T* xr = x + r * cols;
       T* yr = y + r * cols;
       // near: e or x - m goes to y in the (compute-bound) sum pass, so the last pass runs
-      // from L1, and the next row of y is prefetched for writing meanwhile
+      // from L1. The sum pass prefetches the next row of x, not of y: (4096, 1024) float32
+      // ran 5-8% slower with y's next row prefetched too (prefetcht0: no write intent in
+      // this build), 1.27 against 1.19 ms allocated, 1 thread.
       T* buf = far ? pair.data() + (r - r0) % 2 * cols : yr;
-      T* next = !far && r + 1 < r1 ? yr + cols : nullptr;
       const detail::RowPending<T>* prev = pend.src ? &pend : nullptr;
       T mn;
       const T m = k.row_max(xr, cols, &mn);
       double lo = 0;
-      const double s = log ? k.row_sumexp(xr, m, mn, nullptr, buf, cols, &lo, next, nullptr, prev)
-                           : k.row_sumexp(xr, m, mn, buf, nullptr, cols, nullptr, next, nullptr, prev);
+      const double s = log ? k.row_sumexp(xr, m, mn, nullptr, buf, cols, &lo, nullptr, nullptr, prev)
+                           : k.row_sumexp(xr, m, mn, buf, nullptr, cols, nullptr, nullptr, nullptr, prev);
       // the last pass: y = (x - m) - log(s + lo), or y = e / s; one value for both schedules
       const double fin = log ? std::log(s) + lo / s : 1.0 / s;
       pend = {nullptr, nullptr, T(0)};
