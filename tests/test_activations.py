@@ -320,8 +320,9 @@ def _regimes(dtype, seed=11):
     per-vector and per-chunk choices (GELU on AVX-512: its table path, its tail path, both
     with a select, or the sorted streams of split_chunk): standard normal (tables only),
     uniform over +-10 (both kinds in every vector), |x| in [4, 16] (tail and saturated
-    lanes), normal with 1 lane in 64 at 9.5 (a few tail lanes), and uniform over +-6 with
-    1 lane in 8 NaN, +-inf, -100 or 1e4."""
+    lanes), normal with 1 lane in 64 at 9.5 (a few tail lanes), uniform over +-6 with 1
+    lane in 8 NaN, +-inf, -100 or 1e4, and values beyond both of GELU's saturation points
+    only (-inf, -1e4, -100, -15, 6, 100, 1e4, inf: results without arithmetic)."""
     rng = np.random.default_rng(seed)
     m = 3 * 1024 + 5
     specials = np.array([np.nan, np.inf, -np.inf, -100.0, 1e4])
@@ -331,6 +332,7 @@ def _regimes(dtype, seed=11):
         rng.uniform(4.0, 16.0, m) * rng.choice([-1.0, 1.0], m),
         np.where(rng.random(m) < 1 / 64, 9.5, rng.standard_normal(m)),
         np.where(rng.random(m) < 1 / 8, rng.choice(specials, m), rng.uniform(-6.0, 6.0, m)),
+        rng.choice(np.array([-np.inf, -1e4, -100.0, -15.0, 6.0, 100.0, 1e4, np.inf]), m),
     ]
     return np.concatenate(blocks).astype(dtype)
 

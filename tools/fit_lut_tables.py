@@ -18,7 +18,7 @@ register lookup apiece):
 All are smooth (entire) on these ranges. The kernel picks the interval by the nearest
 multiple of the step (3/8 for H, 1/8 for the others), k = round(a / step), reads entry
 k mod 32 (lut32 reads the key's low 5 bits: a table covers any 32 consecutive k, for H
-k = 10..41), and evaluates a polynomial in u = a - k step (exact, |u| <= step/2) by Horner
+k = 10..41, of which the kernel reads 11..40: a capped at 15), and evaluates a polynomial in u = a - k step (exact, |u| <= step/2) by Horner
 in float fmas, with the constant term as a float pair (c0 + c0lo) so that its rounding does
 not add half an ulp:
 
@@ -101,7 +101,8 @@ def evaluate(rows, step, a):
     """The kernel's float arithmetic (one rounding per fma) on float32 a."""
     f32, f64 = np.float32, np.float64
     degree = len(rows) - 2
-    k = np.rint(a.astype(f64) / float(step)).astype(int)
+    # the kernel's key: fma(a, 1/step rounded to float, shifter), one rounding to an integer
+    k = np.rint(a.astype(f64) * float(f32(1 / float(step)))).astype(int)
     u = (a.astype(f64) - k * float(step)).astype(f32)  # exact
     c = [np.array(r, dtype=f32)[k % INTERVALS] for r in rows]
     p = c[degree]
