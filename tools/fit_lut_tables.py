@@ -1,6 +1,6 @@
-"""Fit the tables behind simdmlp's float GELU (both forms) on AVX-512 (the *Table
-structs of cpp/src/simd/lut_tables.inc, read by lut_poly in math.inc; 32 entries each, one
-register lookup apiece):
+"""Fit the tables behind simdmlp's float GELU (both forms), sigmoid and tanh on AVX-512
+(the *Table structs of cpp/src/simd/lut_tables.inc, read by lut_poly in math.inc; 32
+entries each, one register lookup apiece):
 
     H(a) = Phi(-a) exp(a^2 / 2) = erfc(a / sqrt 2) exp(a^2 / 2) / 2,   a in [3.9375, 15.5)
         (NormalTail: the tail factor of Phi(-a) = H(a) exp(-a^2/2) for the lanes beyond the
@@ -14,15 +14,30 @@ register lookup apiece):
     T(a) = sigmoid(-w(a)), w = 2 sqrt(2/pi) (a + 0.044715 a^3)           a in [0, 3.9375)
     Dt(a) = a w'(a) T (1 - T) - T                                       a in [0, 3.9375)
         (the same two near paths for gelu's tanh form: x (1 - T) or x T, and 1 + Dt or -Dt)
+    S(a) = sigmoid(-a) = 1 / (1 + exp(a)),                              a in [0, 15.75)
+    S'(a) = S(a) (1 - S(a)) = sigmoid'(a)                               a in [0, 15.75)
+        (sigmoid's near paths, |x| < 15.75: sigmoid(x) = 1 - S(|x|) or S(|x|), rounded
+        once; sigmoid'(x) = S'(|x|))
+    Ds(a) = a S'(a) - S(a)                                              a in [0, 15.75)
+        (silu's backward near path: silu'(x) = 1 + Ds(|x|) for x >= 0, -Ds(|x|) for x < 0;
+        its forward's is S: x (1 - S) or x S, as GELU's; Ds crosses 0 near a = 1.28)
+    Th(a) = tanh(a)                                                     a in [0, 9.84375)
+        (tanh's forward for every x, |x| capped at 9.5 where tanh rounds to 1)
+    Th'(a) = 1 - tanh(a)^2                                              a in [0, 11.8125)
+        (tanh's backward near path, |x| < 11.8125)
 
 All are smooth (entire) on these ranges. The kernel picks the interval by the nearest
-multiple of the step (3/8 for H, 1/8 for the others), k = round(a / step), reads entry
+multiple of the step (3/8 for H, 1/8 for the GELU near tables, 1/2 for sigmoid's and silu's,
+5/16 for tanh's value, 3/8 for its slope), k = round(a / step), reads entry
 k mod 32 (lut32 reads the key's low 5 bits: a table covers any 32 consecutive k, for H
 k = 10..41, of which the kernel reads 11..40: a capped at 15), and evaluates a polynomial in u = a - k step (exact, |u| <= step/2) by Horner
 in float fmas, with the constant term as a float pair (c0 + c0lo) so that its rounding does
 not add half an ulp:
 
     F = c0 + (c0lo + u (c1 + u (c2 + ...)))
+
+except for the backward's sigmoid, silu and tanh tables (SPEC's bound there is 8 ulp), which
+save a lookup and an add by a plain c0:  F = c0 + u (c1 + u (c2 + ...)).
 
 Each interval's polynomial interpolates F at the Chebyshev nodes of u (50-digit
 arithmetic, near-minimax); the coefficients are rounded to float, and the script evaluates
@@ -68,13 +83,40 @@ def dt_exact(a):
     return a * wp * t * (1 - t) - t
 
 
+def sigmoid_neg(a):
+    return 1 / (1 + mp.exp(mp.mpf(a)))
+
+
+def sigmoid_slope(a):
+    s = sigmoid_neg(a)
+    return s * (1 - s)
+
+
+def silu_slope(a):
+    a = mp.mpf(a)
+    return a * sigmoid_slope(a) - sigmoid_neg(a)
+
+
+def tanh_exact(a):
+    return mp.tanh(mp.mpf(a))
+
+
+def tanh_slope(a):
+    return 1 / mp.cosh(mp.mpf(a)) ** 2
+
+
 # name, function, step, degree, range checked (start <= a < end; the kernel caps H's a at
-# 15): the intervals are k = round(start / step) .. + 31.
-TABLES = [("NormalTailTable", h_exact, mp.mpf(3) / 8, 4, 3.9375, 15.5),
-          ("NormalNearTable", p_exact, mp.mpf(1) / 8, 5, 0, 3.9375),
-          ("GeluSlopeTable", d_exact, mp.mpf(1) / 8, 5, 0, 3.9375),
-          ("GeluTanhNearTable", t_exact, mp.mpf(1) / 8, 5, 0, 3.9375),
-          ("GeluTanhSlopeTable", dt_exact, mp.mpf(1) / 8, 5, 0, 3.9375)]
+# 15), whether c0 is a float pair (c0 + c0lo): the intervals are k = round(start / step) .. + 31.
+TABLES = [("NormalTailTable", h_exact, mp.mpf(3) / 8, 4, 3.9375, 15.5, True),
+          ("NormalNearTable", p_exact, mp.mpf(1) / 8, 5, 0, 3.9375, True),
+          ("GeluSlopeTable", d_exact, mp.mpf(1) / 8, 5, 0, 3.9375, True),
+          ("GeluTanhNearTable", t_exact, mp.mpf(1) / 8, 5, 0, 3.9375, True),
+          ("GeluTanhSlopeTable", dt_exact, mp.mpf(1) / 8, 5, 0, 3.9375, True),
+          ("SigmoidNearTable", sigmoid_neg, mp.mpf(1) / 2, 5, 0, 15.75, True),
+          ("SigmoidSlopeTable", sigmoid_slope, mp.mpf(1) / 2, 5, 0, 15.75, False),
+          ("SiluSlopeTable", silu_slope, mp.mpf(1) / 2, 5, 0, 15.75, False),
+          ("TanhTable", tanh_exact, mp.mpf(5) / 16, 6, 0, 9.84375, True),
+          ("TanhSlopeTable", tanh_slope, mp.mpf(3) / 8, 6, 0, 11.8125, False)]
 
 
 def fit(f, center, step, degree):
@@ -83,9 +125,9 @@ def fit(f, center, step, degree):
     return list(mp.lu_solve(A, mp.matrix([f(center + u) for u in nodes])))
 
 
-def table(f, step, degree, k0):
-    """rows[j][k % 32]: coefficient j of interval k = k0..k0+31 (j = 0..degree), then the
-    c0 low parts."""
+def table(f, step, degree, k0, lo=True):
+    """rows[j][k % 32]: coefficient j of interval k = k0..k0+31 (j = 0..degree), then (lo)
+    the c0 low parts."""
     f32 = np.float32
     rows = [[0.0] * INTERVALS for _ in range(degree + 2)]
     for k in range(k0, k0 + INTERVALS):
@@ -94,13 +136,13 @@ def table(f, step, degree, k0):
         for j in range(degree + 1):
             rows[j][s] = float(f32(float(c[j])))
         rows[degree + 1][s] = float(f32(float(c[0] - mp.mpf(rows[0][s]))))
-    return rows
+    return rows if lo else rows[:-1]
 
 
-def evaluate(rows, step, a):
+def evaluate(rows, step, a, lo=True):
     """The kernel's float arithmetic (one rounding per fma) on float32 a."""
     f32, f64 = np.float32, np.float64
-    degree = len(rows) - 2
+    degree = len(rows) - (2 if lo else 1)
     # the kernel's key: fma(a, 1/step rounded to float, shifter), one rounding to an integer
     k = np.rint(a.astype(f64) * float(f32(1 / float(step)))).astype(int)
     u = (a.astype(f64) - k * float(step)).astype(f32)  # exact
@@ -108,11 +150,13 @@ def evaluate(rows, step, a):
     p = c[degree]
     for j in range(degree - 1, 0, -1):
         p = (p.astype(f64) * u + c[j]).astype(f32)
+    if not lo:
+        return (p.astype(f64) * u + c[0]).astype(f32)
     p = (p.astype(f64) * u + c[degree + 1]).astype(f32)
     return (c[0].astype(f64) + p).astype(f32)
 
 
-def check(f, rows, step, start, end, samples=200000):
+def check(f, rows, step, start, end, samples=200000, lo=True):
     rng = np.random.default_rng(0)
     s = float(step)
     k0 = round(start / s)
@@ -120,7 +164,7 @@ def check(f, rows, step, start, end, samples=200000):
                         (np.arange(INTERVALS) + k0) * s + s / 2, 2.0 ** -np.arange(1, 40)])
     a = np.unique(a.astype(np.float32))
     a = a[(a >= start) & (a < end)]
-    got = evaluate(rows, step, a)
+    got = evaluate(rows, step, a, lo)
     idx = np.linspace(0, len(a) - 1, 6000).astype(int)  # mpmath reference on a subset
     exact = np.array([float(f(float(v))) for v in a[idx]])
     ulp = np.spacing(exact.astype(np.float32)).astype(np.float64)
@@ -130,17 +174,18 @@ def check(f, rows, step, start, end, samples=200000):
     return float(err[i]), float(a[idx][i]), float(diff.max() / 2.0**-24)
 
 
-def cxx(name, rows):
+def cxx(name, rows, step, lo=True):
     def fmt(v):
         return float(v).hex().replace("0000000p", "p") + "f"
-    degree = len(rows) - 2
+    degree = len(rows) - (2 if lo else 1)
     out = [f"struct {name} {{", f"  static constexpr float step = {float(step)!r}f;",
-           f"  alignas(64) static constexpr float c[{degree + 2}][{INTERVALS}] = {{"]
+           f"  static constexpr bool c0lo = {'true' if lo else 'false'};",
+           f"  alignas(64) static constexpr float c[{len(rows)}][{INTERVALS}] = {{"]
     for j, vals in enumerate(rows):
         out.append("  {  // " + (f"c{j}" if j <= degree else "c0lo"))
         for i in range(0, INTERVALS, 4):
             out.append("  " + ", ".join(fmt(v) for v in vals[i:i + 4]) + ",")
-        out.append("  }," if j < degree + 1 else "  }};")
+        out.append("  }," if j < len(rows) - 1 else "  }};")
     out.append("};")
     return "\n".join(out)
 
@@ -151,9 +196,9 @@ HEADER = """// Generated by tools/fit_lut_tables.py (python tools/fit_lut_tables
 
 if __name__ == "__main__":
     print(HEADER)
-    for name, f, step, degree, start, end in TABLES:
-        rows = table(f, step, degree, round(start / float(step)))
-        err, at, absolute = check(f, rows, step, start, end)
+    for name, f, step, degree, start, end, lo in TABLES:
+        rows = table(f, step, degree, round(start / float(step)), lo)
+        err, at, absolute = check(f, rows, step, start, end, lo=lo)
         print(f"// {name}: step {float(step)}, degree {degree}, max error {err:.3f} ulp (at a = {at:.6g}), "
               f"{absolute:.3f} x 2^-24 absolute")
-        print(cxx(name, rows))
+        print(cxx(name, rows, step, lo))
