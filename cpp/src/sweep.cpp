@@ -23,6 +23,9 @@ float from_bits(std::uint32_t u) {
 double ulp32(double v) {
   const double a = std::fabs(v);
   if (!(a < 3.4028234663852886e38)) return std::ldexp(1.0, 104);  // FLT_MAX's spacing
+  // (frexp(0) gives e = 0: without this, a result whose exact value rounds to 0 in float
+  // was measured in units of 2^-24, so a wrong subnormal there went unseen)
+  if (float(a) == 0) return std::ldexp(1.0, -149);
   int e;
   std::frexp(float(a), &e);  // a in [2^(e-1), 2^e)
   return std::ldexp(1.0, (e - 24) < -149 ? -149 : e - 24);
