@@ -21,6 +21,9 @@ entries each, one register lookup apiece):
     Ds(a) = a S'(a) - S(a)                                              a in [0, 15.75)
         (silu's backward near path: silu'(x) = 1 + Ds(|x|) for x >= 0, -Ds(|x|) for x < 0;
         its forward's is S: x (1 - S) or x S, as GELU's; Ds crosses 0 near a = 1.28)
+    L(a) = log1p(exp(-a)) = softplus(-a)                                a in [0, 15.75)
+        (softplus's (beta = 1) and log_sigmoid's forward near paths: max(x, 0) + L(|x|),
+        min(x, 0) - L(|x|); their backwards read S above: sigmoid(x), sigmoid(-x))
     h(a) = 1 - tanh(softplus(a)),  q(a) = tanh(softplus(-a))            a in [0, 15.5)
         (mish's forward near path, one table of step 1 for both: x - x h(x) for x > 0,
         x q(-x) for x <= 0)
@@ -96,6 +99,11 @@ def sigmoid_slope(a):
     return s * (1 - s)
 
 
+def softplus_neg(a):
+    """log1p(exp(-a)) = softplus(-a): softplus(x) = max(x, 0) + it, log_sigmoid(x) = min(x, 0) - it."""
+    return mp.log1p(mp.exp(-mp.mpf(a)))
+
+
 def silu_slope(a):
     a = mp.mpf(a)
     return a * sigmoid_slope(a) - sigmoid_neg(a)
@@ -131,6 +139,7 @@ TABLES = [("NormalTailTable", h_exact, mp.mpf(3) / 8, 4, 3.9375, 15.5, True),
           ("SigmoidNearTable", sigmoid_neg, mp.mpf(1) / 2, 5, 0, 15.75, True),
           ("SigmoidSlopeTable", sigmoid_slope, mp.mpf(1) / 2, 5, 0, 15.75, False),
           ("SiluSlopeTable", silu_slope, mp.mpf(1) / 2, 5, 0, 15.75, False),
+          ("SoftplusNegTable", softplus_neg, mp.mpf(1) / 2, 5, 0, 15.75, True),
           ("TanhTable", tanh_exact, mp.mpf(5) / 16, 6, 0, 9.84375, False),
           ("TanhSlopeTable", tanh_slope, mp.mpf(3) / 8, 6, 0, 11.8125, False)]
 
