@@ -875,7 +875,7 @@ def test_bad_input():
 # ------------------------------------------------------------------------------ prelu
 PRELU_SHAPES = [(1,), (7,), (16,), (17,), (33,), (64,), (65,), (1000,), (5, 1), (4, 3), (3, 16),
                 (3, 17), (2, 3, 33), (2, 70), (64, 5), (0,), (0, 4), (3, 0)]
-WEIGHT_KINDS = ("scalar", "negative", "zero", "np_float64", "zero_d_array", "one_element",
+WEIGHT_KINDS = ("scalar", "negative", "zero", "inexact", "np_float64", "zero_d_array", "one_element",
                 "per_channel", "per_channel_list")
 
 
@@ -889,6 +889,8 @@ def prelu_weight(kind, channels):
         return -1.5
     if kind == "zero":
         return 0.0
+    if kind == "inexact":  # a Python float (the binding's fast path) that float32 rounds
+        return -0.3
     if kind == "np_float64":
         return np.float64(0.1)
     if kind == "zero_d_array":
