@@ -488,6 +488,32 @@ def test_float32_exhaustive(name, isa):
                                 what=f"{name} {isa} patterns [{start:#x}, +2^24)")
 
 
+@pytest.mark.parametrize("name", NAMES)
+def test_aligned_head_same_bits(name, isa):
+    """Calls of 16 vectors and more whose output is element-aligned but not vector-aligned
+    write their first elements with one masked vector, so that the full vectors after them
+    are stored within a cache line (NumPy aligns arrays to 16 bytes). Every element must get
+    the bits it gets in calls too short for that head, at every element offset from a
+    64-byte boundary, forward and backward, in place too."""
+    n = 4099
+    x = make_inputs(n, np.float32, seed=11)
+    dy = make_grads(n, np.float32, seed=11)
+    step = 100  # < 16 vectors of any ISA: no head
+    want_y = np.concatenate([forward_fn(name)(x[i:i + step]) for i in range(0, n, step)])
+    want_dx = np.concatenate([backward_fn(name)(dy[i:i + step], x[i:i + step]) for i in range(0, n, step)])
+    buf = np.zeros(n + 32, np.float32)
+    first = (-buf.ctypes.data // 4) % 16  # the element on a 64-byte boundary
+    for k in range(16):
+        out = buf[first + k:first + k + n]
+        assert forward_fn(name)(x, out=out) is out
+        assert_same_bits(out, want_y, what=f"{name} {isa} forward, output at element {k} of a line")
+        assert backward_fn(name)(dy, x, out=out) is out
+        assert_same_bits(out, want_dx, what=f"{name} {isa} backward, output at element {k} of a line")
+        out[:] = x
+        forward_fn(name)(out, out=out)
+        assert_same_bits(out, want_y, what=f"{name} {isa} forward in place at element {k} of a line")
+
+
 @pytest.mark.parametrize("name", ["relu", "sigmoid", "gelu", "softplus"])
 @pytest.mark.parametrize("offset", [0, 4, 1])
 def test_large_outputs_streamed_same_bits(name, offset, isa):

@@ -14,7 +14,7 @@ namespace simdmlp {
 namespace {
 
 constexpr std::size_t kHuge = std::size_t(2) << 20;
-constexpr std::size_t kHeader = 64;  // keeps the data 64-byte aligned
+constexpr std::size_t kHeader = 64;  // the header's room before 64-byte aligned data
 
 // Every buffer starts with a header saying how it was obtained.
 struct Header {
@@ -43,16 +43,21 @@ void release(Header* h) {
   std::free(h->base);
 }
 
+// From malloc, with the data on a 64-byte boundary (malloc itself gives 16) and the header
+// just before it.
+void* malloc_aligned(std::size_t bytes) {
+  void* base = std::malloc(bytes + kHeader + 63);
+  if (!base) return nullptr;
+  const std::uintptr_t data = (reinterpret_cast<std::uintptr_t>(base) + kHeader + 63) & ~std::uintptr_t(63);
+  auto* h = reinterpret_cast<Header*>(data - kHeader);
+  *h = {base, 0, bytes};
+  return reinterpret_cast<void*>(data);
+}
+
 }  // namespace
 
 void* buffer_alloc(std::size_t bytes) {
-  if (bytes < kBigBytes) {
-    void* base = std::malloc(bytes + kHeader);
-    if (!base) return nullptr;
-    auto* h = static_cast<Header*>(base);
-    *h = {base, 0, bytes};
-    return static_cast<char*>(base) + kHeader;
-  }
+  if (bytes < kBigBytes) return malloc_aligned(bytes);
   {  // smallest cached block that fits and is at most twice the request
     Cache& c = cache();
     std::lock_guard<std::mutex> lock(c.mu);
@@ -84,11 +89,7 @@ void* buffer_alloc(std::size_t bytes) {
   *h = {base, map_bytes, data};
   return reinterpret_cast<void*>(start);
 #else
-  void* base = std::malloc(bytes + kHeader);
-  if (!base) return nullptr;
-  auto* h = static_cast<Header*>(base);
-  *h = {base, 0, bytes};
-  return static_cast<char*>(base) + kHeader;
+  return malloc_aligned(bytes);
 #endif
 }
 

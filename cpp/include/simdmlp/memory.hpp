@@ -4,7 +4,8 @@
 //   * mapped 2 MiB-aligned with MADV_HUGEPAGE (one fault per 2 MiB where THP allows), and
 //   * kept after release in a small cache (at most kCacheBlocks blocks, kCacheBytes in
 //     all) and handed out again to a later request of a similar size, already faulted in.
-// Smaller buffers come from malloc. Thread-safe. Contents are uninitialised (np.empty).
+// Smaller buffers come from malloc. Every buffer starts on a 64-byte boundary. Thread-safe.
+// Contents are uninitialised (np.empty).
 #pragma once
 #include <cstddef>
 
