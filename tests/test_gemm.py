@@ -86,12 +86,13 @@ def layouts(x, rng):
 
 
 # Shapes around every edge: the micro-kernel (MR = 4 or 6 rows; NR = 4, 8, 16, 32, 64
-# columns), the small-batch path (M <= 8), K blocks (KC = 384) and M blocks (MC = 144).
+# columns), the small-batch path (M <= 16 on AVX-512 and NEON, 12 on AVX2, 8 on scalar; in
+# sweeps of up to 8 rows), K blocks (KC = 384) and M blocks (MC = 144).
 EDGE_SHAPES = [
     (1, 1, 1), (1, 7, 1), (2, 3, 5), (5, 1, 64), (6, 2, 16), (7, 9, 65), (8, 64, 63),
     (9, 17, 129), (12, 5, 4), (13, 31, 33), (1, 384, 100), (3, 385, 31), (6, 769, 70),
-    (11, 383, 8), (143, 7, 3), (144, 40, 17), (145, 33, 65), (29, 97, 257), (64, 64, 64),
-    (37, 400, 61), (150, 390, 130),
+    (11, 383, 8), (12, 70, 17), (13, 9, 100), (16, 385, 70), (17, 64, 65), (143, 7, 3), (144, 40, 17), (145, 33, 65),
+    (29, 97, 257), (64, 64, 64), (37, 400, 61), (150, 390, 130),
 ]
 
 
@@ -161,7 +162,7 @@ def test_deterministic_across_threads_batch_and_blocking(gemm_isa):
         pw = simdmlp.PackedWeights(b)
         assert np.array_equal(simdmlp.matmul(a, pw), want)
         bt = np.ascontiguousarray(b.T).T  # a transposed view (W^T in grad_x): its own small path
-        for lo, hi in [(0, 1), (5, 8), (6, 13), (100, 300)]:
+        for lo, hi in [(0, 1), (5, 8), (6, 13), (20, 29), (30, 46), (50, 67), (100, 300)]:
             assert np.array_equal(simdmlp.matmul(a[lo:hi], b), want[lo:hi]), (lo, hi)
             assert np.array_equal(simdmlp.matmul(a[lo:hi], pw), want[lo:hi]), (lo, hi)
             assert np.array_equal(simdmlp.matmul(a[lo:hi], bt), want[lo:hi]), (lo, hi, "transposed")

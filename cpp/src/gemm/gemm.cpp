@@ -7,8 +7,8 @@
 //     for pc in K step KC:          pack B (unless pre-packed)
 //       for ic in M step MC:        A block MC x KC in L2 (read in place when its rows
 //         block kernel                are contiguous, else packed)
-// Small M (<= small_m rows): no packing at all where strides allow; B streams once from
-// memory (a GEMV-like pass over row-contiguous or pre-packed weights).
+// Small M (<= small_m rows): no packing at all where strides allow; B streams from memory
+// once per sweep of up to 8 rows (a GEMV-like pass over row-contiguous or pre-packed weights).
 //
 // Threads split C into a tm x tn grid of rectangles made of whole MR x NR tiles. K is
 // never split, so the thread count changes nothing in the arithmetic (simdmlp/gemm.hpp).
@@ -127,17 +127,26 @@ struct Problem {
   bool small;
 };
 
+// The rows of one small-batch sweep (small_rows takes up to 8).
+constexpr idx kSweepRows = 8;
+
 // Small M: A read in place (any strides), B pre-packed, read in place (row-contiguous,
 // the last partial panel copied and padded) or packed per K block.
 template <class T>
 void run_small(const Problem<T>& P, idx n0, idx n1) {
   const GemmKernels<T>& k = *P.k;
   // Row-major B: sweep down its rows in place; transposed B (W^T): its columns, in
-  // register-transposed blocks. Not on the scalar ISA (the fallback; the tiled path).
+  // Register-transposed blocks: its columns. Not on the scalar ISA (the fallback; the tiled
+  // path). Above kSweepRows rows, balanced groups (9 -> 5 + 4, 16 -> 8 + 8), each a sweep of
+  // its own over B: B is read once per group, which still beat packing it for so few rows.
   if (!P.packed && (P.B.cs == 1 || P.B.rs == 1) && k.small_rows) {
-    k.small_rows(int(P.M), P.K, n1 - n0, P.A.data, P.A.rs, P.A.cs, P.B.data + n0 * P.B.cs, P.B.rs, P.B.cs,
-                 P.C + n0, P.ldc, P.bias ? kInitBias : kInitZero, P.bias ? P.bias + n0 : nullptr, P.act,
-                 &P.params, P.Y + n0, P.ldy);
+    const idx groups = ceil_div(P.M, kSweepRows), rows = ceil_div(P.M, groups);
+    for (idx r0 = 0; r0 < P.M; r0 += rows) {
+      const int m = int(P.M - r0 < rows ? P.M - r0 : rows);
+      k.small_rows(m, P.K, n1 - n0, P.A.data + r0 * P.A.rs, P.A.rs, P.A.cs, P.B.data + n0 * P.B.cs, P.B.rs,
+                   P.B.cs, P.C + r0 * P.ldc + n0, P.ldc, P.bias ? kInitBias : kInitZero,
+                   P.bias ? P.bias + n0 : nullptr, P.act, &P.params, P.Y + r0 * P.ldy + n0, P.ldy);
+    }
     return;
   }
   const idx NR = k.nr, K = P.K, nc = n1 - n0;
@@ -370,7 +379,10 @@ void dense_forward(gemm_index M, gemm_index N, gemm_index K, MatrixView<T> A, Ma
   P.bias = ep.bias;
   P.act = is_real_act(ep.act) ? act_fwd<T>(at, ep.act) : nullptr;
   P.params = ep.params;
-  P.small = M <= P.k->small_m;
+  // Above kSweepRows rows the small path is the row sweep over a row-major B only: with a
+  // transposed B (grad_x's W^T) two sweeps cost more than packing at large B (dense
+  // backward 16x4096x1024: 3.02 -> 3.28 ms).
+  P.small = M <= kSweepRows || (M <= P.k->small_m && !packed && B.cs == 1);
   if (K <= 0) {  // an empty sum: Z = bias (or 0), Y = act(Z)
     for (idx i = 0; i < M; ++i) {
       T* c = P.C + i * P.ldc;
