@@ -121,6 +121,23 @@ def mish_q(a):
     return mp.tanh(mp.log1p(mp.exp(-a)))
 
 
+def mish_slope(x):
+    """mish'(x) = tanh(softplus(x)) + x sech^2(softplus(x)) sigmoid(x)."""
+    x = mp.mpf(x)
+    sp = mp.log1p(mp.exp(x))
+    return mp.tanh(sp) + x * mp.sech(sp) ** 2 / (1 + mp.exp(-x))
+
+
+def mish_slope_h(a):
+    """1 - mish'(a): mish'(x) = 1 - it for x > 0 (it is small, and negative past a = 0.55)."""
+    return 1 - mish_slope(a)
+
+
+def mish_slope_q(a):
+    """mish'(-a): mish'(x) for x <= 0 (it crosses 0 near x = -1.19)."""
+    return mish_slope(-mp.mpf(a))
+
+
 def tanh_exact(a):
     return mp.tanh(mp.mpf(a))
 
@@ -219,7 +236,7 @@ def cxx(name, rows, step, lo=True):
 # 16..31 the second; the kernel adds 16 to the key for the second. name, f, g, degree, end;
 # the first's error is also given in 2^-24 absolute (mish's h: x - x h, h < 0.4, needs no
 # relative accuracy where h is tiny).
-COMBINED = [("MishGateTable", mish_h, mish_q, 7, 15.5)]
+COMBINED = [("MishGateTable", mish_h, mish_q, 7, 15.5), ("MishSlopeTable", mish_slope_h, mish_slope_q, 7, 15.5)]
 
 
 def combined(f, g, degree):
@@ -244,5 +261,6 @@ if __name__ == "__main__":
         ef, af, absf = check(f, rows, 1, 0, end)
         eg, ag, absg = check(g, [r[16:] + r[:16] for r in rows], 1, 0, end)
         print(f"// {name}: step 1.0, degree {degree}, entries 0..15 {f.__name__}: max error {ef:.3f} ulp "
-              f"(at a = {af:.6g}), {absf:.3f} x 2^-24 absolute; 16..31 {g.__name__}: {eg:.3f} ulp (at a = {ag:.6g})")
+              f"(at a = {af:.6g}), {absf:.3f} x 2^-24 absolute; 16..31 {g.__name__}: {eg:.3f} ulp (at a = {ag:.6g}), "
+              f"{absg:.3f} x 2^-24 absolute")
         print(cxx(name, rows, 1))
