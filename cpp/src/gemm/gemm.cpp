@@ -136,9 +136,10 @@ template <class T>
 void run_small(const Problem<T>& P, idx n0, idx n1) {
   const GemmKernels<T>& k = *P.k;
   // Row-major B: sweep down its rows in place; transposed B (W^T): its columns, in
-  // Register-transposed blocks: its columns. Not on the scalar ISA (the fallback; the tiled
-  // path). Above kSweepRows rows, balanced groups (9 -> 5 + 4, 16 -> 8 + 8), each a sweep of
-  // its own over B: B is read once per group, which still beat packing it for so few rows.
+  // register-transposed blocks. Not on the scalar ISA (the fallback; the tiled path). Above
+  // kSweepRows rows (row-major B only, see dense_forward), balanced groups (9 -> 5 + 4,
+  // 16 -> 8 + 8), each a sweep of its own over B: B is read once per group, which still
+  // beat packing it for so few rows.
   if (!P.packed && (P.B.cs == 1 || P.B.rs == 1) && k.small_rows) {
     const idx groups = ceil_div(P.M, kSweepRows), rows = ceil_div(P.M, groups);
     for (idx r0 = 0; r0 < P.M; r0 += rows) {
