@@ -1024,13 +1024,6 @@ def targets(bench, functions, sizes, threads):
         out.append(dict(section=section, label=label, value=value, target=target,
                         higher_better=higher_better, status=status))
 
-    def vs(section, label, op, direction, n, t, mode, impl, target):
-        r = bench.get("simdmlp", op, direction, n, t, mode)
-        p = bench.get(impl, op, direction, n, t, mode)
-        val = p["median"] / r["median"] if r and p else None
-        note = f"  [{fmt_time(r['median'])} vs {fmt_time(p['median'])}]" if val else ""
-        line(section, label, val, target, note=note)
-
     def vs_modes(section, label, op, direction, impl, target):
         """One line for both modes (alloc, out=); each is its own entry in the JSON."""
         vals, notes = [], []

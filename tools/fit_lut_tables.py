@@ -1,6 +1,6 @@
-"""Fit the tables behind simdmlp's float GELU (both forms), sigmoid and tanh on AVX-512
-(the *Table structs of cpp/src/simd/lut_tables.inc, read by lut_poly in math.inc; 32
-entries each, one register lookup apiece):
+"""Fit the tables behind simdmlp's float GELU (both forms), sigmoid, silu, softplus,
+log_sigmoid, mish and tanh on AVX-512 (the *Table structs of cpp/src/simd/lut_tables.inc,
+read by lut_poly in math.inc; 32 entries each, one register lookup apiece):
 
     H(a) = Phi(-a) exp(a^2 / 2) = erfc(a / sqrt 2) exp(a^2 / 2) / 2,   a in [3.9375, 15.5)
         (NormalTail: the tail factor of Phi(-a) = H(a) exp(-a^2/2) for the lanes beyond the
@@ -27,6 +27,9 @@ entries each, one register lookup apiece):
     h(a) = 1 - tanh(softplus(a)),  q(a) = tanh(softplus(-a))            a in [0, 15.5)
         (mish's forward near path, one table of step 1 for both: x - x h(x) for x > 0,
         x q(-x) for x <= 0)
+    1 - mish'(a),  mish'(-a)                                            a in [0, 15.5)
+        (mish's backward near path, the same layout: 1 - it for x > 0, it for x <= 0;
+        both cross 0, at a = 0.796 and 1.192)
     Th(a) = tanh(a)                                                     a in [0, 9.84375)
         (tanh's forward for every x, |x| capped at 9.5 where tanh rounds to 1)
     Th'(a) = 1 - tanh(a)^2                                              a in [0, 11.8125)
@@ -129,7 +132,7 @@ def mish_slope(x):
 
 
 def mish_slope_h(a):
-    """1 - mish'(a): mish'(x) = 1 - it for x > 0 (it is small, and negative past a = 0.55)."""
+    """1 - mish'(a): mish'(x) = 1 - it for x > 0 (it is small, and negative past a = 0.796)."""
     return 1 - mish_slope(a)
 
 
