@@ -127,9 +127,6 @@ struct Problem {
   bool small;
 };
 
-// The rows of one small-batch sweep (small_rows takes up to 8).
-constexpr idx kSweepRows = 8;
-
 // Small M: A read in place (any strides), B pre-packed, read in place (row-contiguous,
 // the last partial panel copied and padded) or packed per K block.
 template <class T>

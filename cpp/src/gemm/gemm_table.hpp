@@ -9,6 +9,10 @@
 
 namespace simdmlp {
 
+// The most rows one small-batch sweep (GemmKernels::small_rows) takes; the driver splits
+// larger small batches into balanced groups of at most this many.
+constexpr int kSweepRows = 8;
+
 // How a block kernel starts each accumulator.
 enum GemmInit : int { kInitZero = 0, kInitBias = 1, kInitLoad = 2 };
 
