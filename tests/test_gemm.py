@@ -131,6 +131,35 @@ def test_layouts_read_in_place_bitwise(gemm_isa, dtype, shape):
             assert np.array_equal(got.view(np.uint8), want.view(np.uint8)), (na, nb)
 
 
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_pipelined_b_bitwise(gemm_isa, dtype):
+    """Batches of 17..144 rows with a row-major B: on AVX-512 no packing pass, B's panels
+    copied by the tiles of the panel before (gemm.cpp, BlockArgs::pipe). Across K blocks,
+    N blocks and partial panels, for every layout of B with unit column stride, 1 and 2
+    threads, bit for bit the rows of a 300-row product (which packs B in blocks) and the
+    pre-packed result (whose tiles prefetch the next panel instead)."""
+    rng = np.random.default_rng(21)
+    for K, N in [(385, 600), (800, 130), (383, 1100), (1000, 64), (70, 577)]:
+        a, b = rand(rng, (300, K), dtype), rand(rng, (K, N), dtype)
+        want = simdmlp.matmul(a, b)
+        assert_gemm_close(want, a, b, what=f"{gemm_isa} 300x{K}x{N}")
+        pw = simdmlp.PackedWeights(b)
+        big = np.zeros((2 * K, N + 3), dtype)
+        big[::2, 1:N + 1] = b
+        rev = np.ascontiguousarray(b[::-1])
+        buf = np.zeros(K * N + 1, dtype)
+        mis = buf[1:].reshape(K, N)
+        mis[...] = b
+        views = {"contiguous": b, "row-strided": big[::2, 1:N + 1], "reversed rows": rev[::-1],
+                 "misaligned": mis, "packed": pw}
+        for t in (1, 2):
+            simdmlp.set_num_threads(t)
+            for lo, hi in [(0, 17), (17, 57), (100, 244), (156, 300)]:
+                for name, v in views.items():
+                    got = simdmlp.matmul(a[lo:hi], v)
+                    assert np.array_equal(got.view(np.uint8), want[lo:hi].view(np.uint8)), (K, N, lo, hi, name, t)
+
+
 def test_zero_stride_operand(gemm_isa):
     row = np.arange(5.0)
     a = np.broadcast_to(row, (4, 5))  # rows share memory (stride 0)

@@ -7,6 +7,9 @@
 //     for pc in K step KC:          pack B (unless pre-packed)
 //       for ic in M step MC:        A block MC x KC in L2 (read in place when its rows
 //         block kernel                are contiguous, else packed)
+// One block of A (m <= MC rows per thread, AVX-512) with a row-major B: no B block is
+// reused, so there is no packing pass either; B's panels flow through two panel buffers,
+// each copied by the tiles computing with the other (BlockArgs::pipe).
 // Small M (<= small_m rows): no packing at all where strides allow; B streams from memory
 // once per sweep of up to 8 rows (a GEMV-like pass over row-contiguous or pre-packed weights).
 //
@@ -209,12 +212,23 @@ void run_big(const Problem<T>& P, idx m0, idx m1, idx n0, idx n1) {
   const idx NR = k.nr, MR = k.mr, KC = k.kc, MC = k.mc, NC = k.nc, K = P.K;
   const bool direct_a = P.A.cs == 1;
   const idx ncw = n1 - n0 < NC ? n1 - n0 : NC;
+  // One block of A and a row-major B: no block of B is reused, so B's panels pass through
+  // two panel buffers instead, each copied by the tiles of the one before (BlockArgs::pipe).
+  const bool piped = k.pipe_b && !P.packed && P.B.cs == 1 && m1 - m0 <= MC;
   idx bytes = 0;
-  if (!P.packed) bytes += Carver::bytes_of(KC * round_up(ncw, NR), sizeof(T));
+  if (piped) bytes += 2 * Carver::bytes_of(KC * NR, sizeof(T));
+  else if (!P.packed) bytes += Carver::bytes_of(KC * round_up(ncw, NR), sizeof(T));
   if (!direct_a) bytes += Carver::bytes_of(round_up(MC, MR) * KC, sizeof(T));
   Carver cv{static_cast<unsigned char*>(bytes ? t_arena.get(std::size_t(bytes)) : nullptr)};
-  T* bbuf = P.packed ? nullptr : cv.take<T>(KC * round_up(ncw, NR));
+  T* bbuf = P.packed || piped ? nullptr : cv.take<T>(KC * round_up(ncw, NR));
+  T* pipe0 = piped ? cv.take<T>(KC * NR) : nullptr;
+  T* pipe1 = piped ? cv.take<T>(KC * NR) : nullptr;
   T* abuf = direct_a ? nullptr : cv.take<T>(round_up(MC, MR) * KC);
+  int cur = 0;  // the pipe buffer holding the current block's first panel
+  if (piped) {  // the first panel; every later one is copied by the tiles before it
+    const idx kc = K < KC ? K : KC;
+    k.pack_b(kc, n1 - n0 < NR ? n1 - n0 : NR, P.B.data + n0, P.B.rs, 1, pipe0, kc * NR);
+  }
 
   BlockArgs<T> g{};
   g.ldc = P.ldc;
@@ -229,9 +243,23 @@ void run_big(const Problem<T>& P, idx m0, idx m1, idx n0, idx n1) {
     for (idx pc = 0; pc < K; pc += KC) {
       const idx kc = K - pc < KC ? K - pc : KC;
       g.kc = kc;
+      // The block of B after this one: (jc, pc + kc), else (jc + NC, 0), else none.
+      const bool next_k = pc + kc < K, next_n = !next_k && jc + NC < n1;
+      const idx npc = next_k ? pc + kc : 0, njc = next_k ? jc : jc + NC;
+      const idx nkc = K - npc < KC ? K - npc : KC;
       if (P.packed) {
         g.b = P.packed->data() + (jc / NR) * K * NR + pc * NR;
         g.b_ps = K * NR;
+      } else if (piped) {
+        g.pipe[0] = pipe0;
+        g.pipe[1] = pipe1;
+        g.cur = cur;
+        g.src = P.B.data + pc * P.B.rs + jc;
+        g.src_rs = P.B.rs;
+        g.next_src = next_k || next_n ? P.B.data + npc * P.B.rs + njc : nullptr;
+        g.next_kc = nkc;
+        g.next_w = n1 - njc < NR ? n1 - njc : NR;
+        cur = int((cur + ceil_div(nc, NR)) & 1);
       } else {
         k.pack_b(kc, nc, P.B.data + pc * P.B.rs + jc * P.B.cs, P.B.rs, P.B.cs, bbuf, kc * NR);
         g.b = bbuf;
@@ -254,6 +282,18 @@ void run_big(const Problem<T>& P, idx m0, idx m1, idx n0, idx n1) {
         }
         g.c = P.C + ic * P.ldc + jc;
         g.y = P.Y + ic * P.ldy + jc;
+        // Pre-packed B: the panel after this block's last one, prefetched by its tiles:
+        // this block's first again for the next block of A, else the next block's first.
+        g.b_next = nullptr;
+        if (P.packed && k.pipe_b) {
+          if (ic + MC < m1) {
+            g.b_next = g.b;
+            g.b_next_len = kc * NR;
+          } else if (next_k || next_n) {
+            g.b_next = P.packed->data() + (njc / NR) * K * NR + npc * NR;
+            g.b_next_len = nkc * NR;
+          }
+        }
         k.block(g);
       }
     }

@@ -42,12 +42,34 @@ struct BlockArgs {
   const ActParams<T>* params;
   T* y;
   gemm_index ldy;
+  // Pre-packed B only: the panel used after this block's last one (the next K or N
+  // block's first panel, b_next_len elements), or null. Each panel of B is read from
+  // memory by its first tile; the block kernel prefetches the next panel while the
+  // current one's tiles run, spread over them, so that no tile waits on memory.
+  const T* b_next;
+  gemm_index b_next_len;
+  // Pipelined B (pipe[0] set; row-major B, one block of A): B's panels pass through the
+  // two panel buffers pipe[0], pipe[1]: panel i of this block is in pipe[(cur + i) & 1]
+  // (this block's first one packed already), and while its tiles run they copy the next
+  // panel from src (this block of B, row k at src + k*src_rs) or, after the last one,
+  // the next block's first from next_src (next_kc rows, next_w columns; null: none).
+  T* pipe[2];
+  int cur;
+  const T* src;
+  gemm_index src_rs;
+  const T* next_src;
+  gemm_index next_kc, next_w;
 };
 
 template <class T>
 struct GemmKernels {
   int mr, nr, kc, mc, nc;
   int small_m;  // M up to this uses the direct (unpacked) path
+  // B's panels kept coming during the tiles (BlockArgs::b_next, BlockArgs::pipe): on
+  // AVX-512 only. On AVX2 (its 6 x 16 tile holds 15 of the 16 registers) it measured
+  // mixed: 128x1024x4096 10% slower, 128x784x512 and 64x1024x1024 5% faster. NEON is
+  // untimed here.
+  bool pipe_b;
   // dst = the kc x nc block of B (element (k, j) at b[k*rs + j*cs]) as NR-column
   // micro-panels, panel p at dst + p*ps, zero-padded to NR columns.
   void (*pack_b)(gemm_index kc, gemm_index nc, const T* b, gemm_index rs, gemm_index cs, T* dst,
