@@ -214,6 +214,11 @@ void run_big(const Problem<T>& P, idx m0, idx m1, idx n0, idx n1) {
   const idx ncw = n1 - n0 < NC ? n1 - n0 : NC;
   // One block of A and a row-major B: no block of B is reused, so B's panels pass through
   // two panel buffers instead, each copied by the tiles of the one before (BlockArgs::pipe).
+  // Measured and dropped (2026-11-30): prefetching the next block's source during the
+  // tiles, for a separate pass (no gain: B's power-of-two row strides defeat L2 sets);
+  // copying whole next blocks row by row (slower); the same for up to 1100 rows (no gain
+  // past MC); prefetching the next tile's C (no change at 1024 rows); a prefetch in the
+  // transposed pack (slower).
   const bool piped = k.pipe_b && !P.packed && P.B.cs == 1 && m1 - m0 <= MC;
   idx bytes = 0;
   if (piped) bytes += 2 * Carver::bytes_of(KC * NR, sizeof(T));
