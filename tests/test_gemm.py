@@ -79,6 +79,12 @@ def layouts(x, rng):
     yield "strided", big[1::2, 2::3]
     rev = np.ascontiguousarray(x[::-1, ::-1])
     yield "negative", rev[::-1, ::-1]
+    # rows apart or reversed with contiguous rows (unit column stride, like contiguous)
+    wide = np.zeros((2 * M, N + 3), dtype)
+    wide[::2, 1:N + 1] = x
+    yield "row-strided", wide[::2, 1:N + 1]
+    rows_rev = np.ascontiguousarray(x[::-1])
+    yield "reversed rows", rows_rev[::-1]
     buf = np.zeros(M * N + 1, dtype)
     mis = buf[1:].reshape(M, N)  # misaligned start
     mis[...] = x
@@ -143,15 +149,8 @@ def test_pipelined_b_bitwise(gemm_isa, dtype):
         a, b = rand(rng, (300, K), dtype), rand(rng, (K, N), dtype)
         want = simdmlp.matmul(a, b)
         assert_gemm_close(want, a, b, what=f"{gemm_isa} 300x{K}x{N}")
-        pw = simdmlp.PackedWeights(b)
-        big = np.zeros((2 * K, N + 3), dtype)
-        big[::2, 1:N + 1] = b
-        rev = np.ascontiguousarray(b[::-1])
-        buf = np.zeros(K * N + 1, dtype)
-        mis = buf[1:].reshape(K, N)
-        mis[...] = b
-        views = {"contiguous": b, "row-strided": big[::2, 1:N + 1], "reversed rows": rev[::-1],
-                 "misaligned": mis, "packed": pw}
+        views = {name: v for name, v in layouts(b, rng) if v.strides[1] == v.itemsize}
+        views["packed"] = simdmlp.PackedWeights(b)
         for t in (1, 2):
             simdmlp.set_num_threads(t)
             for lo, hi in [(0, 17), (17, 57), (100, 244), (156, 300)]:
