@@ -219,6 +219,15 @@ void run_big(const Problem<T>& P, idx m0, idx m1, idx n0, idx n1) {
   // copying whole next blocks row by row (slower); the same for up to 1100 rows (no gain
   // past MC); prefetching the next tile's C (no change at 1024 rows); a prefetch in the
   // transposed pack (slower).
+  // What the copy costs (2026-11-30, 1 thread, A/B medians, GFLOP/s, timing-only builds):
+  // 128x1024x4096 runs 150 with it, 188 without. Its integer work and stores are nearly
+  // free (storing a constant, no prefetch: 175); B's lines from L3 are not: the prefetch
+  // alone costs 10% (161), spread over 4x the k steps or not, while as many prefetches of
+  // consecutive lines cost 2-3% (179). Lines fetched 256 bytes per row of B cost the core
+  // ~7 cycles each; pre-packed panels are contiguous and come with the hardware's stream
+  // prefetcher. Also dropped: copying groups of 4 panels (1 KiB per row of B, buffers 4
+  // panels wide) was 5-10% slower; 12x32 tiles 10-15% slower; equal K blocks (784 = 392 +
+  // 392) and KC = 512 the same.
   const bool piped = k.pipe_b && !P.packed && P.B.cs == 1 && m1 - m0 <= MC;
   idx bytes = 0;
   if (piped) bytes += 2 * Carver::bytes_of(KC * NR, sizeof(T));
