@@ -214,20 +214,19 @@ void run_big(const Problem<T>& P, idx m0, idx m1, idx n0, idx n1) {
   const idx ncw = n1 - n0 < NC ? n1 - n0 : NC;
   // One block of A and a row-major B: no block of B is reused, so B's panels pass through
   // two panel buffers instead, each copied by the tiles of the one before (BlockArgs::pipe).
-  // Measured and dropped (2026-11-30): prefetching the next block's source during the
-  // tiles, for a separate pass (no gain: B's power-of-two row strides defeat L2 sets);
-  // copying whole next blocks row by row (slower); the same for up to 1100 rows (no gain
-  // past MC); prefetching the next tile's C (no change at 1024 rows); a prefetch in the
-  // transposed pack (slower).
   // What the copy costs (2026-11-30, 1 thread, A/B medians, GFLOP/s, timing-only builds):
   // 128x1024x4096 runs 150 with it, 188 without. Its integer work and stores are nearly
   // free (storing a constant, no prefetch: 175); B's lines from L3 are not: the prefetch
   // alone costs 10% (161), spread over 4x the k steps or not, while as many prefetches of
   // consecutive lines cost 2-3% (179). Lines fetched 256 bytes per row of B cost the core
   // ~7 cycles each; pre-packed panels are contiguous and come with the hardware's stream
-  // prefetcher. Also dropped: copying groups of 4 panels (1 KiB per row of B, buffers 4
-  // panels wide) was 5-10% slower; 12x32 tiles 10-15% slower; equal K blocks (784 = 392 +
-  // 392) and KC = 512 the same.
+  // prefetcher.
+  // Measured and dropped: prefetching the next block's source during the tiles, for a
+  // separate pass (no gain); copying whole next blocks row by row, or groups of 4 panels
+  // (1 KiB per row of B, buffers 4 panels wide), both slower (5-10%); the pipeline for up
+  // to 1100 rows (no gain past MC); prefetching the next tile's C (no change at 1024 rows);
+  // a prefetch in the transposed pack (slower); 12x32 tiles (10-15% slower); equal K
+  // blocks (784 = 392 + 392) and KC = 512 (the same).
   const bool piped = k.pipe_b && !P.packed && P.B.cs == 1 && m1 - m0 <= MC;
   idx bytes = 0;
   if (piped) bytes += 2 * Carver::bytes_of(KC * NR, sizeof(T));
